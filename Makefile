@@ -1,0 +1,71 @@
+# execjson -- run allow-listed programs from SQL, get JSON back
+
+MODULE_big = execjson
+OBJS = \
+	src/errors.o \
+	src/execjson.o \
+	src/jsontext.o \
+	src/policy.o \
+	src/request.o \
+	src/spawn.o \
+	src/wait.o
+
+EXTENSION = execjson
+DATA = sql/execjson--1.0.sql
+PGFILEDESC = "execjson - run allow-listed programs from SQL"
+
+# pg_regress tests: sql/*.sql against expected/*.out.  They run the test
+# programs installed by `make install-test-programs`.
+REGRESS = request policy limits exit_status encoding privileges
+
+# TAP tests (process-level behaviour) live in test/t.
+TAP_TESTS = 1
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+
+# Where the test programs go: readable by the server's OS user.
+EXECJSON_TEST_DIR ?= /tmp/execjson-test
+TEST_PROGRAMS = test/programs/xjtool test/programs/ok
+EXTRA_CLEAN = $(TEST_PROGRAMS) test/bench/floor
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+
+# The TAP tests are in test/t, not t (as pgvector does).
+define prove_installcheck
+rm -rf '$(CURDIR)'/tmp_check && \
+$(MKDIR_P) '$(CURDIR)'/tmp_check && \
+cd $(srcdir) && \
+   TESTDIR='$(CURDIR)' PATH="$(bindir):$(CURDIR):$$PATH" \
+   PGPORT='6$(DEF_PGPORT)' EXECJSON_TEST_DIR='$(EXECJSON_TEST_DIR)' \
+   PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
+   $(PROVE) $(PG_PROVE_FLAGS) $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
+endef
+else
+all install installcheck:
+	@echo "pg_config not found: install postgresql-server-dev-NN (or run 'make demo' or 'make test', which install what they need)" >&2
+	@exit 1
+endif
+
+.PHONY: test-programs install-test-programs demo test bench
+
+test-programs: $(TEST_PROGRAMS)
+
+test/programs/%: test/programs/%.c
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+install-test-programs: test-programs
+	test/install-test-programs.sh '$(EXECJSON_TEST_DIR)'
+
+# From a fresh Debian 12 machine, as root: install what is missing, build,
+# and run everything against throwaway clusters.
+test:
+	bash test/run-tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash test/bench/run-bench.sh

@@ -1,0 +1,65 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  The PostgreSQL-version differences execjson cares about, in one place.
+ *
+ * execjson builds against PostgreSQL 13 to 18.  Every #if on
+ * PG_VERSION_NUM lives here, so that the rest of the code reads as if
+ * there were only one version.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EXECJSON_COMPAT_H
+#define EXECJSON_COMPAT_H
+
+#include "postgres.h"
+
+#include "storage/latch.h"
+#include "utils/guc.h"
+#include "utils/resowner.h"
+#if PG_VERSION_NUM >= 140000
+#include "utils/wait_event.h"
+#else
+#include "pgstat.h"				/* PG_WAIT_EXTENSION before 14 */
+#endif
+
+/*
+ * CreateWaitEventSet takes a MemoryContext before 17 and a ResourceOwner
+ * from 17 on.  With a ResourceOwner the set is also released at
+ * transaction abort; execjson frees it itself on every path either way.
+ */
+#if PG_VERSION_NUM >= 170000
+#define execjson_create_wait_event_set(nevents) \
+	CreateWaitEventSet(CurrentResourceOwner, (nevents))
+#else
+#define execjson_create_wait_event_set(nevents) \
+	CreateWaitEventSet(CurrentMemoryContext, (nevents))
+#endif
+
+/*
+ * The "extra" of a GUC check hook: malloc'd before 16, guc_malloc'd from
+ * 16 on (GUC memory became palloc'd in a context of its own).
+ */
+#if PG_VERSION_NUM >= 160000
+#define execjson_guc_malloc(size) guc_malloc(LOG, (size))
+#else
+#define execjson_guc_malloc(size) malloc(size)
+#endif
+
+/*
+ * MarkGUCPrefixReserved appeared in 15; before, EmitWarningsOnPlaceholders
+ * only warned about placeholders.
+ */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* fmgr.h declares _PG_init from 16 on. */
+#if PG_VERSION_NUM < 160000
+extern void _PG_init(void);
+#endif
+
+/* The wait event shown in pg_stat_activity while a program runs. */
+#define EXECJSON_WAIT_EVENT PG_WAIT_EXTENSION
+
+#endif							/* EXECJSON_COMPAT_H */

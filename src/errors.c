@@ -1,0 +1,223 @@
+/*-------------------------------------------------------------------------
+ *
+ * errors.c
+ *	  The one table of execjson's error codes, SQLSTATEs and messages, and
+ *	  the function that reports them.
+ *
+ * The README's error table and the regression tests check against this
+ * table; change them together.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "errors.h"
+
+typedef struct ExecErrorInfo
+{
+	const char *code;			/* stable machine-readable code */
+	int			sqlstate;		/* MAKE_SQLSTATE value */
+	const char *message;		/* fixed primary message */
+	const char *category;		/* "parsing_input" or "unknown" */
+} ExecErrorInfo;
+
+/* Indexed by ExecErrorCode; keep in the enum's order. */
+static const ExecErrorInfo exec_errors[] = {
+	[EXEC_REQUEST_INVALID] = {"exec_request_invalid",
+		ERRCODE_INVALID_PARAMETER_VALUE,
+	"invalid exec request", "parsing_input"},
+	[EXEC_PROGRAM_NOT_ALLOWED] = {"exec_program_not_allowed",
+		ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"program_path is not allowed by policy", "unknown"},
+	[EXEC_PROGRAM_MISSING] = {"exec_program_missing",
+		ERRCODE_UNDEFINED_FILE,
+	"program_path does not exist", "unknown"},
+	[EXEC_PROGRAM_NOT_EXECUTABLE] = {"exec_program_not_executable",
+		ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"program_path is not executable", "unknown"},
+	[EXEC_STDIN_TOO_LARGE] = {"exec_stdin_too_large",
+		ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+	"stdin_json exceeded maximum size", "parsing_input"},
+	[EXEC_SPAWN_FAILED] = {"exec_spawn_failed",
+		ERRCODE_SYSTEM_ERROR,
+	"failed to spawn program", "unknown"},
+	[EXEC_TIMEOUT] = {"exec_timeout",
+		ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+	"program execution timed out", "unknown"},
+	[EXEC_FAILED] = {"exec_failed",
+		ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+	"program exited with non-zero status", "unknown"},
+	[EXEC_STDIN_WRITE_FAILED] = {"exec_stdin_write_failed",
+		ERRCODE_IO_ERROR,
+	"failed to write program stdin", "unknown"},
+	[EXEC_STDOUT_TOO_LARGE] = {"exec_stdout_too_large",
+		ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+	"program stdout exceeded maximum size", "unknown"},
+	[EXEC_STDERR_TOO_LARGE] = {"exec_stderr_too_large",
+		ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+	"program stderr exceeded maximum size", "unknown"},
+	[EXEC_STDOUT_INVALID_JSON] = {"exec_stdout_invalid_json",
+		ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION,
+	"program stdout was not valid JSON", "parsing_input"},
+};
+
+StaticAssertDecl(lengthof(exec_errors) == EXEC_STDOUT_INVALID_JSON + 1,
+				 "exec_errors must have one entry per ExecErrorCode");
+
+/*
+ * append_json_string -- append str to buf as a JSON string literal.
+ *
+ * Used only for keys and for values execjson itself chose (codes, paths).
+ */
+static void
+append_json_string(StringInfo buf, const char *str)
+{
+	const unsigned char *p;
+
+	appendStringInfoCharMacro(buf, '"');
+	for (p = (const unsigned char *) str; *p; p++)
+	{
+		switch (*p)
+		{
+			case '"':
+				appendStringInfoString(buf, "\\\"");
+				break;
+			case '\\':
+				appendStringInfoString(buf, "\\\\");
+				break;
+			default:
+				if (*p < 0x20)
+					appendStringInfo(buf, "\\u%04x", *p);
+				else
+					appendStringInfoCharMacro(buf, *p);
+				break;
+		}
+	}
+	appendStringInfoCharMacro(buf, '"');
+}
+
+/*
+ * exec_details_init -- start an empty "details" object.
+ */
+void
+exec_details_init(ExecErrorDetails *details)
+{
+	initStringInfo(&details->buf);
+	appendStringInfoChar(&details->buf, '{');
+	details->nfields = 0;
+}
+
+static void
+details_add_key(ExecErrorDetails *details, const char *key)
+{
+	if (details->nfields++ > 0)
+		appendStringInfoString(&details->buf, ", ");
+	append_json_string(&details->buf, key);
+	appendStringInfoString(&details->buf, ": ");
+}
+
+/*
+ * exec_details_add_string -- add "key": "value" (value NULL adds null).
+ */
+void
+exec_details_add_string(ExecErrorDetails *details, const char *key,
+						const char *value)
+{
+	details_add_key(details, key);
+	if (value == NULL)
+		appendStringInfoString(&details->buf, "null");
+	else
+		append_json_string(&details->buf, value);
+}
+
+/*
+ * exec_details_add_int64 -- add "key": value.
+ */
+void
+exec_details_add_int64(ExecErrorDetails *details, const char *key,
+					   int64 value)
+{
+	details_add_key(details, key);
+	appendStringInfo(&details->buf, INT64_FORMAT, value);
+}
+
+/*
+ * exec_details_add_null -- add "key": null.
+ */
+void
+exec_details_add_null(ExecErrorDetails *details, const char *key)
+{
+	details_add_key(details, key);
+	appendStringInfoString(&details->buf, "null");
+}
+
+/*
+ * exec_error_code_name -- the stable code of an error, e.g. "exec_failed".
+ */
+const char *
+exec_error_code_name(ExecErrorCode code)
+{
+	return exec_errors[code].code;
+}
+
+/*
+ * exec_raise_msg -- report an execjson error with a primary message of the
+ * caller's choosing (NULL: the table's fixed message).
+ *
+ * details may be NULL for an empty details object.  Does not return.
+ */
+void
+exec_raise_msg(ExecErrorCode code, const char *message,
+			   ExecErrorDetails *details)
+{
+	const ExecErrorInfo *info = &exec_errors[code];
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	appendStringInfoString(&detail, "{\"code\": ");
+	append_json_string(&detail, info->code);
+	appendStringInfoString(&detail, ", \"category\": ");
+	append_json_string(&detail, info->category);
+	appendStringInfoString(&detail, ", \"retryable\": false, \"details\": ");
+	if (details)
+	{
+		appendBinaryStringInfo(&detail, details->buf.data, details->buf.len);
+		appendStringInfoChar(&detail, '}');
+	}
+	else
+		appendStringInfoString(&detail, "{}");
+	appendStringInfoChar(&detail, '}');
+
+	ereport(ERROR,
+			(errcode(info->sqlstate),
+			 errmsg_internal("%s", message ? message : info->message),
+			 errdetail_internal("%s", detail.data)));
+	pg_unreachable();
+}
+
+/*
+ * exec_raise -- report an execjson error with its fixed message.
+ */
+void
+exec_raise(ExecErrorCode code, ExecErrorDetails *details)
+{
+	exec_raise_msg(code, NULL, details);
+}
+
+/*
+ * exec_raise_request_invalid -- report exec_request_invalid with the given
+ * message and, if field is not NULL, {"field": field} as details.
+ *
+ * field must be one of the documented request fields, never a name taken
+ * from the request itself.
+ */
+void
+exec_raise_request_invalid(const char *message, const char *field)
+{
+	ExecErrorDetails details;
+
+	exec_details_init(&details);
+	if (field)
+		exec_details_add_string(&details, "field", field);
+	exec_raise_msg(EXEC_REQUEST_INVALID, message, &details);
+}

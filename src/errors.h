@@ -1,0 +1,66 @@
+/*-------------------------------------------------------------------------
+ *
+ * errors.h
+ *	  The error table of execjson: every error a call can end in.
+ *
+ * Each error has a stable machine-readable code, a SQLSTATE, a fixed
+ * message and a category.  exec_raise() reports one with an errdetail
+ * that is a JSON object a client can parse:
+ *
+ *	 {"code": "exec_failed", "category": "unknown", "retryable": false,
+ *	  "details": {...}}
+ *
+ * Nothing here ever carries program output or request payload: callers
+ * add only the facts listed in the README's error table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EXECJSON_ERRORS_H
+#define EXECJSON_ERRORS_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+typedef enum ExecErrorCode
+{
+	EXEC_REQUEST_INVALID,
+	EXEC_PROGRAM_NOT_ALLOWED,
+	EXEC_PROGRAM_MISSING,
+	EXEC_PROGRAM_NOT_EXECUTABLE,
+	EXEC_STDIN_TOO_LARGE,
+	EXEC_SPAWN_FAILED,
+	EXEC_TIMEOUT,
+	EXEC_FAILED,
+	EXEC_STDIN_WRITE_FAILED,
+	EXEC_STDOUT_TOO_LARGE,
+	EXEC_STDERR_TOO_LARGE,
+	EXEC_STDOUT_INVALID_JSON
+} ExecErrorCode;
+
+/*
+ * ExecErrorDetails collects the "details" object of one error.  Keys are
+ * fixed strings; values are paths, integers or null, never payload.
+ */
+typedef struct ExecErrorDetails
+{
+	StringInfoData buf;
+	int			nfields;
+} ExecErrorDetails;
+
+extern void exec_details_init(ExecErrorDetails *details);
+extern void exec_details_add_string(ExecErrorDetails *details,
+									const char *key, const char *value);
+extern void exec_details_add_int64(ExecErrorDetails *details,
+								   const char *key, int64 value);
+extern void exec_details_add_null(ExecErrorDetails *details, const char *key);
+
+extern const char *exec_error_code_name(ExecErrorCode code);
+
+extern void exec_raise(ExecErrorCode code, ExecErrorDetails *details) pg_attribute_noreturn();
+extern void exec_raise_msg(ExecErrorCode code, const char *message,
+						   ExecErrorDetails *details) pg_attribute_noreturn();
+extern void exec_raise_request_invalid(const char *message,
+									   const char *field) pg_attribute_noreturn();
+
+#endif							/* EXECJSON_ERRORS_H */

@@ -1,0 +1,260 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.c
+ *	  Which programs may run: execjson.allow_prefixes and the resolution of
+ *	  a request's program_path (step 2 of a call).
+ *
+ * The canonical (realpath) program path must lie under an allowed prefix,
+ * compared component by component.  A path that does not resolve is
+ * reported as missing only when the path as written lies under a prefix,
+ * so that callers cannot probe which files exist elsewhere.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "errors.h"
+#include "execjson.h"
+
+/*
+ * AllowPrefixes -- the parsed value of execjson.allow_prefixes, kept as the
+ * GUC's "extra" so that a call does not parse the list again.  The strings
+ * follow the array in the same allocation; none ends in '/' except "/".
+ */
+typedef struct AllowPrefixes
+{
+	int			count;
+	struct
+	{
+		const char *path;
+		size_t		len;
+	}			items[FLEXIBLE_ARRAY_MEMBER];
+} AllowPrefixes;
+
+static const AllowPrefixes *allow_prefixes = NULL;
+
+/*
+ * trim -- strip leading and trailing blanks from s[0..*len) in place.
+ */
+static const char *
+trim(const char *s, size_t *len)
+{
+	while (*len > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
+	{
+		s++;
+		(*len)--;
+	}
+	while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t' ||
+						s[*len - 1] == '\n'))
+		(*len)--;
+	return s;
+}
+
+/*
+ * execjson_check_allow_prefixes -- GUC check hook.
+ *
+ * Rejects a relative entry; warns about an entry that exists but is not
+ * canonical (it goes through a symlink, or has "." or ".." components),
+ * because no canonical program path can lie under it.  Empty entries are
+ * ignored.  Builds the parsed list as *extra.
+ */
+bool
+execjson_check_allow_prefixes(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval ? *newval : "";
+	const char *p;
+	int			count = 0;
+	size_t		strbytes = 0;
+	AllowPrefixes *result;
+	char	   *strings;
+
+	/* First pass: validate and size. */
+	for (p = value;;)
+	{
+		const char *comma = strchr(p, ',');
+		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+		const char *item = trim(p, &len);
+
+		if (len > 0)
+		{
+			if (item[0] != '/')
+			{
+				GUC_check_errdetail("Entry \"%.*s\" is not an absolute path.",
+									(int) len, item);
+				return false;
+			}
+			if (len >= MAXPGPATH)
+			{
+				GUC_check_errdetail("An entry is longer than %d bytes.",
+									MAXPGPATH - 1);
+				return false;
+			}
+			count++;
+			strbytes += len + 1;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+
+	result = execjson_guc_malloc(offsetof(AllowPrefixes, items) +
+								 sizeof(result->items[0]) * count + strbytes);
+	if (result == NULL)
+		return false;
+	strings = (char *) &result->items[count];
+	result->count = 0;
+
+	/* Second pass: copy, drop trailing slashes, warn about symlinks. */
+	for (p = value;;)
+	{
+		const char *comma = strchr(p, ',');
+		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+		const char *item = trim(p, &len);
+
+		if (len > 0)
+		{
+			char		resolved[PATH_MAX];
+
+			while (len > 1 && item[len - 1] == '/')
+				len--;
+			memcpy(strings, item, len);
+			strings[len] = '\0';
+
+			if (realpath(strings, resolved) != NULL &&
+				strcmp(resolved, strings) != 0)
+				ereport(WARNING,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("execjson.allow_prefixes entry \"%s\" is not a canonical path",
+								strings),
+						 errdetail("It resolves to \"%s\"; program paths are compared after resolving symlinks, so no program can match this entry.",
+								   resolved),
+						 errhint("List the canonical path instead.")));
+
+			result->items[result->count].path = strings;
+			result->items[result->count].len = len;
+			result->count++;
+			strings += len + 1;
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+
+	*extra = result;
+	return true;
+}
+
+/*
+ * execjson_assign_allow_prefixes -- GUC assign hook: adopt the parsed list.
+ */
+void
+execjson_assign_allow_prefixes(const char *newval, void *extra)
+{
+	allow_prefixes = (const AllowPrefixes *) extra;
+}
+
+/*
+ * path_is_under -- does path lie under prefix, component by component?
+ *
+ * prefix has no trailing slash (except "/" itself).  "/a/b" is under "/a"
+ * and under "/a/b"; "/a/bc" is not under "/a/b".
+ */
+static bool
+path_is_under(const char *path, size_t pathlen, const char *prefix,
+			  size_t prefixlen)
+{
+	if (prefixlen == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	if (pathlen < prefixlen || memcmp(path, prefix, prefixlen) != 0)
+		return false;
+	return path[prefixlen] == '\0' || path[prefixlen] == '/';
+}
+
+/*
+ * path_is_allowed -- does path lie under one of the allowed prefixes?
+ */
+static bool
+path_is_allowed(const char *path)
+{
+	size_t		len = strlen(path);
+	int			i;
+
+	if (allow_prefixes == NULL)
+		return false;
+	for (i = 0; i < allow_prefixes->count; i++)
+		if (path_is_under(path, len, allow_prefixes->items[i].path,
+						  allow_prefixes->items[i].len))
+			return true;
+	return false;
+}
+
+/*
+ * path_has_dot_components -- does an absolute path contain "." or ".."
+ * components?  Such a path "as written" is not taken to lie under a
+ * prefix: "/allowed/../etc/x" names a file outside it.
+ */
+static bool
+path_has_dot_components(const char *path)
+{
+	const char *p = path;
+
+	while (*p)
+	{
+		const char *start;
+		size_t		len;
+
+		while (*p == '/')
+			p++;
+		start = p;
+		while (*p && *p != '/')
+			p++;
+		len = p - start;
+		if ((len == 1 && start[0] == '.') ||
+			(len == 2 && start[0] == '.' && start[1] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * exec_policy_resolve -- resolve program_path and check it against policy.
+ *
+ * Returns the canonical path (palloc'd) of a program the server may run,
+ * or raises exec_program_not_allowed, exec_program_missing or
+ * exec_program_not_executable.
+ */
+char *
+exec_policy_resolve(const char *program_path)
+{
+	char		canonical[PATH_MAX];
+	struct stat st;
+
+	if (realpath(program_path, canonical) == NULL)
+	{
+		/*
+		 * Does not resolve.  Say "missing" only inside the allow-list, so
+		 * the error tells nothing about files outside it.
+		 */
+		if (!path_has_dot_components(program_path) &&
+			path_is_allowed(program_path))
+			exec_raise(EXEC_PROGRAM_MISSING, NULL);
+		exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+	}
+
+	if (!path_is_allowed(canonical))
+		exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+
+	if (stat(canonical, &st) != 0 || !S_ISREG(st.st_mode) ||
+		access(canonical, X_OK) != 0)
+		exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
+
+	return pstrdup(canonical);
+}

@@ -1,0 +1,557 @@
+/*-------------------------------------------------------------------------
+ *
+ * wait.c
+ *	  Run the child: feed its stdin, drain its stdout and stderr, wait for
+ *	  it to exit (step 5 of a call), and make sure it is gone afterwards.
+ *
+ * All waiting happens in one WaitEventSet over the pipes, a pidfd that
+ * becomes readable when the child exits, the backend's latch and
+ * postmaster death, with the call's timeout.  CHECK_FOR_INTERRUPTS() runs
+ * on every wake-up, so query cancel, statement_timeout and
+ * pg_terminate_backend act within milliseconds.  The pipes are
+ * non-blocking: the backend never blocks outside that wait.
+ *
+ * Whatever way the call ends -- normal exit, timeout, a stream over its
+ * cap, cancel, an error, or a FATAL that skips PG_FINALLY -- the child's
+ * whole process group is killed with SIGKILL and the child is reaped.
+ * The only global state is ActiveChild, the one child a backend can have
+ * at a time, so that the exit callback can find it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+
+#include "compat.h"
+#include "errors.h"
+#include "execjson.h"
+
+/* How much to read from a pipe at a time, and per wake-up. */
+#define READ_CHUNK 65536
+#define READS_PER_WAKEUP 16
+
+/*
+ * Without a pidfd (kernels before 5.3, other systems) the child's exit is
+ * polled with waitid() at this interval, or at the short one once both
+ * output pipes are at EOF and the exit is near.
+ */
+#define EXIT_POLL_MS 10
+#define EXIT_POLL_SHORT_MS 1
+
+/* user_data tags of the wait events */
+#define TAG_STDIN ((void *) 1)
+#define TAG_STDOUT ((void *) 2)
+#define TAG_STDERR ((void *) 3)
+#define TAG_EXIT ((void *) 4)
+
+/*
+ * ActiveChild -- the resources of the running call.  -1 / NULL when not
+ * held.  pid stays set until the child is reaped.
+ */
+typedef struct ActiveChild
+{
+	pid_t		pid;
+	int			pidfd;
+	int			stdin_fd;		/* parent's ends of the pipes */
+	int			stdout_fd;
+	int			stderr_fd;
+	int			child_fds[3];	/* child's ends, until spawned */
+	WaitEventSet *set;
+} ActiveChild;
+
+static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, NULL};
+
+static bool exit_callback_registered = false;
+
+/*
+ * close_fd -- close *fd if open and mark it closed.
+ */
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+	{
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/*
+ * kill_and_reap -- SIGKILL the child's process group and reap the child.
+ *
+ * The group is killed before the leader is reaped: while the leader is
+ * not reaped its pid, and so the group id, cannot be reused.  waitpid()
+ * after SIGKILL returns as soon as the kernel has torn the child down.
+ * Returns the wait status.
+ */
+static int
+kill_and_reap(void)
+{
+	int			status = 0;
+
+	if (active.pid > 0)
+	{
+		(void) kill(-active.pid, SIGKILL);
+		(void) kill(active.pid, SIGKILL);
+		while (waitpid(active.pid, &status, 0) < 0 && errno == EINTR)
+			;
+		active.pid = -1;
+	}
+	return status;
+}
+
+/*
+ * release_all -- kill and reap the child, close every fd, free the wait
+ * event set.  Safe to call more than once.
+ *
+ * free_set is false from the exit callback: by then the transaction's
+ * resources may already have been released, and the process is ending.
+ */
+static void
+release_all(bool free_set)
+{
+	int			i;
+
+	kill_and_reap();
+	close_fd(&active.pidfd);
+	close_fd(&active.stdin_fd);
+	close_fd(&active.stdout_fd);
+	close_fd(&active.stderr_fd);
+	for (i = 0; i < 3; i++)
+		close_fd(&active.child_fds[i]);
+	if (active.set != NULL)
+	{
+		if (free_set)
+			FreeWaitEventSet(active.set);
+		active.set = NULL;
+	}
+}
+
+/*
+ * exec_child_on_exit -- before_shmem_exit callback: a FATAL error
+ * (pg_terminate_backend, postmaster death) skips PG_FINALLY, so the child
+ * is killed here.
+ */
+static void
+exec_child_on_exit(int code, Datum arg)
+{
+	release_all(false);
+}
+
+/*
+ * exec_child_register_exit_callback -- register exec_child_on_exit once
+ * per backend.  Called before the first child starts.
+ */
+void
+exec_child_register_exit_callback(void)
+{
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(exec_child_on_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+}
+
+/*
+ * make_pipe -- a pipe whose both ends are close-on-exec and >= 3, so that
+ * dup2() onto 0, 1, 2 in the child never clobbers another of the pipes.
+ */
+static bool
+make_pipe(int *read_end, int *write_end)
+{
+	int			fds[2];
+	int			i;
+
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return false;
+	for (i = 0; i < 2; i++)
+	{
+		if (fds[i] < 3)
+		{
+			int			moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+
+			close(fds[i]);
+			fds[i] = moved;
+		}
+	}
+	*read_end = fds[0];
+	*write_end = fds[1];
+	return fds[0] >= 0 && fds[1] >= 0;
+}
+
+static bool
+set_nonblocking(int fd)
+{
+	int			flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+/*
+ * now_ns -- monotonic clock in nanoseconds.
+ */
+static int64
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * raise_internal -- exec_failed with "program execution failed", for an
+ * unexpected failure of a system call on the backend's side.
+ */
+static void
+pg_attribute_noreturn()
+raise_internal(const char *program_path)
+{
+	ExecErrorDetails details;
+
+	exec_details_init(&details);
+	exec_details_add_string(&details, "program_path", program_path);
+	exec_details_add_null(&details, "exit_code");
+	exec_details_add_null(&details, "signal");
+	exec_raise_msg(EXEC_FAILED, "program execution failed", &details);
+}
+
+/*
+ * raise_too_large -- exec_stdout_too_large or exec_stderr_too_large.
+ */
+static void
+pg_attribute_noreturn()
+raise_too_large(bool is_stdout, const char *program_path, int cap,
+				int64 bytes)
+{
+	ExecErrorDetails details;
+
+	exec_details_init(&details);
+	exec_details_add_string(&details, "program_path", program_path);
+	exec_details_add_int64(&details,
+						   is_stdout ? "max_stdout_bytes" : "max_stderr_bytes",
+						   cap);
+	exec_details_add_int64(&details,
+						   is_stdout ? "stdout_bytes" : "stderr_bytes",
+						   bytes);
+	exec_raise(is_stdout ? EXEC_STDOUT_TOO_LARGE : EXEC_STDERR_TOO_LARGE,
+			   &details);
+}
+
+/*
+ * CallState -- progress of one call through the wait loop.
+ */
+typedef struct CallState
+{
+	const char *program_path;
+	const char *stdin_data;
+	int			stdin_len;
+	int			stdin_off;
+	ExecOutcome *outcome;
+	char	   *stderr_scratch;
+	bool		set_dirty;		/* the set of open fds changed */
+} CallState;
+
+/*
+ * write_stdin -- write as much pending stdin as the pipe takes; close it
+ * when all is written or the program stopped reading.
+ */
+static void
+write_stdin(CallState *cs)
+{
+	while (cs->stdin_off < cs->stdin_len)
+	{
+		ssize_t		n = write(active.stdin_fd, cs->stdin_data + cs->stdin_off,
+							  cs->stdin_len - cs->stdin_off);
+
+		if (n > 0)
+		{
+			cs->stdin_off += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		/* EPIPE: the program closed its stdin; anything else: an error */
+		cs->outcome->stdin_errno = (n < 0) ? errno : EIO;
+		break;
+	}
+	cs->outcome->stdin_bytes = cs->stdin_off;
+	close_fd(&active.stdin_fd);
+	cs->set_dirty = true;
+}
+
+/*
+ * read_output -- read what is available on stdout or stderr, enforcing the
+ * cap at once.  With drain, read until the pipe is empty, else at most
+ * READS_PER_WAKEUP chunks so that interrupts are checked in between.
+ */
+static void
+read_output(CallState *cs, bool is_stdout, bool drain)
+{
+	int		   *fd = is_stdout ? &active.stdout_fd : &active.stderr_fd;
+	int			cap = is_stdout ? execjson_max_stdout_bytes : execjson_max_stderr_bytes;
+	int			reads;
+
+	for (reads = 0; *fd >= 0 && (drain || reads < READS_PER_WAKEUP); reads++)
+	{
+		int64		have;
+		int64		room;
+		char	   *dest;
+		ssize_t		n;
+
+		have = is_stdout ? cs->outcome->stdout_buf.len : cs->outcome->stderr_bytes;
+		/* Read at most one byte past the cap: enough to know it is passed. */
+		room = Min((int64) READ_CHUNK, (int64) cap + 1 - have);
+		if (is_stdout)
+		{
+			enlargeStringInfo(&cs->outcome->stdout_buf, (int) room);
+			dest = cs->outcome->stdout_buf.data + cs->outcome->stdout_buf.len;
+		}
+		else
+			dest = cs->stderr_scratch;
+
+		n = read(*fd, dest, room);
+		if (n > 0)
+		{
+			if (is_stdout)
+			{
+				cs->outcome->stdout_buf.len += n;
+				cs->outcome->stdout_buf.data[cs->outcome->stdout_buf.len] = '\0';
+			}
+			else
+				cs->outcome->stderr_bytes += n;
+			if (have + n > cap)
+				raise_too_large(is_stdout, cs->program_path, cap, have + n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0)
+			raise_internal(cs->program_path);
+		/* EOF */
+		close_fd(fd);
+		cs->set_dirty = true;
+	}
+}
+
+/*
+ * child_has_exited -- has the child exited (without reaping it)?  Used
+ * only when there is no pidfd.
+ */
+static bool
+child_has_exited(void)
+{
+	siginfo_t	info;
+
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, active.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+		return errno != EINTR;
+	return info.si_pid == active.pid;
+}
+
+/*
+ * build_wait_set -- a new WaitEventSet over what is still open.
+ */
+static void
+build_wait_set(void)
+{
+	if (active.set != NULL)
+	{
+		FreeWaitEventSet(active.set);
+		active.set = NULL;
+	}
+	active.set = execjson_create_wait_event_set(6);
+	AddWaitEventToSet(active.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(active.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	if (active.stdin_fd >= 0)
+		AddWaitEventToSet(active.set, WL_SOCKET_WRITEABLE, active.stdin_fd, NULL, TAG_STDIN);
+	if (active.stdout_fd >= 0)
+		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.stdout_fd, NULL, TAG_STDOUT);
+	if (active.stderr_fd >= 0)
+		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.stderr_fd, NULL, TAG_STDERR);
+	if (active.pidfd >= 0)
+		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.pidfd, NULL, TAG_EXIT);
+}
+
+/*
+ * wait_for_exit -- the wait loop: feed stdin, drain stdout and stderr,
+ * until the child exits.  Raises exec_timeout at the deadline and the
+ * too-large errors as soon as a cap is passed.
+ */
+static void
+wait_for_exit(CallState *cs, int timeout_ms)
+{
+	int64		deadline = now_ns() + (int64) timeout_ms * 1000000;
+	WaitEvent	events[6];
+
+	for (;;)
+	{
+		int64		remaining_ns;
+		long		wait_ms;
+		int			nevents;
+		int			i;
+		bool		exited = false;
+
+		if (cs->set_dirty || active.set == NULL)
+		{
+			build_wait_set();
+			cs->set_dirty = false;
+		}
+
+		remaining_ns = deadline - now_ns();
+		if (remaining_ns <= 0)
+		{
+			ExecErrorDetails details;
+
+			/* Kill before building the error, so the report waits for nothing. */
+			kill_and_reap();
+			exec_details_init(&details);
+			exec_details_add_string(&details, "program_path", cs->program_path);
+			exec_details_add_int64(&details, "timeout_ms", timeout_ms);
+			exec_raise(EXEC_TIMEOUT, &details);
+		}
+		/* Round up, so as not to wake just before the deadline and spin. */
+		wait_ms = (long) ((remaining_ns + 999999) / 1000000);
+		if (active.pidfd < 0)
+			wait_ms = Min(wait_ms, (active.stdout_fd < 0 && active.stderr_fd < 0) ?
+						  EXIT_POLL_SHORT_MS : EXIT_POLL_MS);
+
+		nevents = WaitEventSetWait(active.set, wait_ms, events, lengthof(events),
+								   EXECJSON_WAIT_EVENT);
+
+		for (i = 0; i < nevents; i++)
+		{
+			WaitEvent  *ev = &events[i];
+
+			if (ev->events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+			else if (ev->user_data == TAG_STDIN)
+			{
+				if (active.stdin_fd >= 0)
+					write_stdin(cs);
+			}
+			else if (ev->user_data == TAG_STDOUT)
+				read_output(cs, true, false);
+			else if (ev->user_data == TAG_STDERR)
+				read_output(cs, false, false);
+			else if (ev->user_data == TAG_EXIT)
+				exited = true;
+		}
+
+		CHECK_FOR_INTERRUPTS();
+
+		if (exited || (active.pidfd < 0 && child_has_exited()))
+			return;
+	}
+}
+
+/*
+ * exec_run_child -- run the canonical program with argv (argv[0]
+ * included) and envp, stdin_data on its stdin, and fill *outcome.
+ *
+ * Returns after the program exited and was reaped; what is left of its
+ * process group has been killed.  Raises exec_spawn_failed,
+ * exec_timeout, exec_stdout_too_large, exec_stderr_too_large, exec_failed
+ * (internal failure), and whatever CHECK_FOR_INTERRUPTS() raises; the
+ * child is killed and reaped before any of them propagates.
+ */
+void
+exec_run_child(const char *canonical_path, char *const argv[],
+			   char *const envp[], const char *stdin_data, int stdin_len,
+			   int timeout_ms, ExecOutcome *outcome)
+{
+	CallState	cs;
+
+	Assert(active.pid < 0);
+
+	memset(outcome, 0, sizeof(*outcome));
+	initStringInfo(&outcome->stdout_buf);
+
+	cs.program_path = canonical_path;
+	cs.stdin_data = stdin_data;
+	cs.stdin_len = stdin_len;
+	cs.stdin_off = 0;
+	cs.outcome = outcome;
+	cs.stderr_scratch = NULL;
+	cs.set_dirty = false;
+
+	PG_TRY();
+	{
+		int			spawn_errno;
+		pid_t		pid;
+
+		if (!make_pipe(&active.child_fds[0], &active.stdin_fd) ||
+			!make_pipe(&active.stdout_fd, &active.child_fds[1]) ||
+			!make_pipe(&active.stderr_fd, &active.child_fds[2]))
+			raise_internal(canonical_path);
+
+		pid = exec_spawn(canonical_path, argv, envp, active.child_fds[0],
+						 active.child_fds[1], active.child_fds[2], &spawn_errno);
+		active.pid = pid;
+		close_fd(&active.child_fds[0]);
+		close_fd(&active.child_fds[1]);
+		close_fd(&active.child_fds[2]);
+		if (pid < 0)
+		{
+			ExecErrorDetails details;
+
+			active.pid = -1;
+			exec_details_init(&details);
+			exec_details_add_string(&details, "program_path", canonical_path);
+			exec_raise(EXEC_SPAWN_FAILED, &details);
+		}
+
+		if (!set_nonblocking(active.stdin_fd) ||
+			!set_nonblocking(active.stdout_fd) ||
+			!set_nonblocking(active.stderr_fd))
+			raise_internal(canonical_path);
+
+#ifdef SYS_pidfd_open
+		active.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+#endif
+
+		/* Most stdin fits the pipe: write it before the first wait. */
+		write_stdin(&cs);
+
+		cs.stderr_scratch = palloc(READ_CHUNK);
+		wait_for_exit(&cs, timeout_ms);
+
+		/*
+		 * The program has exited (it is not reaped yet, so its process group
+		 * id cannot be reused): kill what is left of its group, take what it
+		 * wrote, then reap it.
+		 */
+		(void) kill(-active.pid, SIGKILL);
+		if (active.stdin_fd >= 0)
+		{
+			outcome->stdin_bytes = cs.stdin_off;
+			close_fd(&active.stdin_fd);
+		}
+		read_output(&cs, true, true);
+		read_output(&cs, false, true);
+		outcome->wait_status = kill_and_reap();
+	}
+	PG_FINALLY();
+	{
+		release_all(true);
+	}
+	PG_END_TRY();
+
+	if (cs.stderr_scratch)
+		pfree(cs.stderr_scratch);
+}

@@ -1,0 +1,33 @@
+#!/bin/bash
+# install-test-programs.sh DIR -- lay out the programs and files the tests
+# run against under DIR.  The regression tests' expected output names
+# these paths, and set execjson.allow_prefixes to DIR/bin.
+#
+#   DIR/bin/xjtool            the scriptable test program (test/programs/xjtool.c)
+#   DIR/bin/ok                the trivial program: {"ok":true}
+#   DIR/bin/not-executable    a regular file without execute permission
+#   DIR/bin/garbage           executable, but no valid format: execve fails
+#   DIR/bin/subdir/           a directory
+#   DIR/bin/link-outside      symlink inside the prefix to a program outside
+#   DIR/bin/dangling          symlink inside the prefix to nothing
+#   DIR/outside/link-inside   symlink outside the prefix to bin/xjtool
+#   DIR/outside/xjtool        a program outside the prefix
+#   DIR/binfoo/xjtool         a program in a sibling whose name extends "bin"
+#   DIR/bin-link              symlink to DIR/bin (a non-canonical prefix)
+set -euo pipefail
+
+dir=$1
+progs=$(cd "$(dirname "$0")/programs" && pwd)
+
+rm -rf "$dir"
+install -d -m 755 "$dir" "$dir/bin" "$dir/bin/subdir" "$dir/outside" "$dir/binfoo"
+install -m 755 "$progs/xjtool" "$progs/ok" "$dir/bin/"
+install -m 755 "$progs/xjtool" "$dir/outside/xjtool"
+install -m 755 "$progs/xjtool" "$dir/binfoo/xjtool"
+install -m 644 /dev/null "$dir/bin/not-executable"
+printf 'this is not a program\n' >"$dir/bin/garbage"
+chmod 755 "$dir/bin/garbage"
+ln -s "$(readlink -f /bin/true)" "$dir/bin/link-outside"
+ln -s "$dir/bin/no-such-program" "$dir/bin/dangling"
+ln -s "$dir/bin/xjtool" "$dir/outside/link-inside"
+ln -s "$dir/bin" "$dir/bin-link"

@@ -1,0 +1,289 @@
+/*
+ * xjtool -- the program execjson's tests run.
+ *
+ * Its arguments are a little script, run left to right:
+ *
+ *   echo            copy stdin to stdout until EOF
+ *   drain           read stdin until EOF and drop it
+ *   hexin           read stdin until EOF, print it as a JSON string of hex
+ *   print S         write S to stdout          eprint S   ... to stderr
+ *   out N           write N bytes 'x' to stdout  err N     ... to stderr
+ *   jsonstr N       write a JSON string exactly N bytes long (N >= 2)
+ *   flood-out       write to stdout forever    flood-err  ... to stderr
+ *   sleep MS        sleep MS milliseconds
+ *   ignore-signals  ignore SIGINT, SIGTERM, SIGHUP, SIGQUIT
+ *   close-stdin     close fd 0
+ *   grandchild MS   fork a child that sleeps MS ms holding stdout and
+ *                   stderr open; print {"grandchild": PID}
+ *   state           print the process's state as JSON (fds, signal masks,
+ *                   process group, cwd, environment)
+ *   tag WORD        nothing (a marker tests find the process by)
+ *   kill SIG        kill itself with signal SIG
+ *   exit N          exit with status N
+ *
+ * Without "exit" it exits 0 at the end.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0)
+	{
+		ssize_t		n = write(fd, buf, len);
+
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			exit(90);
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+static void
+write_n(int fd, long n, char c)
+{
+	char		buf[65536];
+
+	memset(buf, c, sizeof(buf));
+	while (n > 0)
+	{
+		size_t		chunk = n > (long) sizeof(buf) ? sizeof(buf) : (size_t) n;
+
+		write_all(fd, buf, chunk);
+		n -= chunk;
+	}
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Copy stdin to fd (or drop it when fd < 0; hex-encode it when hex). */
+static void
+copy_stdin(int fd, int hex)
+{
+	char		buf[65536];
+	char		hexbuf[2 * sizeof(buf)];
+	static const char digits[] = "0123456789abcdef";
+	ssize_t		n;
+
+	while ((n = read(0, buf, sizeof(buf))) != 0)
+	{
+		if (n < 0)
+		{
+			if (errno == EINTR)
+				continue;
+			exit(91);
+		}
+		if (fd < 0)
+			continue;
+		if (hex)
+		{
+			for (ssize_t i = 0; i < n; i++)
+			{
+				hexbuf[2 * i] = digits[(unsigned char) buf[i] >> 4];
+				hexbuf[2 * i + 1] = digits[(unsigned char) buf[i] & 15];
+			}
+			write_all(fd, hexbuf, 2 * n);
+		}
+		else
+			write_all(fd, buf, n);
+	}
+}
+
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void
+print_status_field(FILE *out, const char *field)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[512];
+	size_t		len = strlen(field);
+
+	while (f && fgets(line, sizeof(line), f))
+	{
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+		{
+			char	   *v = line + len + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = '\0';
+			json_string(out, v);
+			fclose(f);
+			return;
+		}
+	}
+	if (f)
+		fclose(f);
+	fputs("null", out);
+}
+
+static void
+print_state(void)
+{
+	FILE	   *out = stdout;
+	DIR		   *d;
+	struct dirent *de;
+	char		cwd[4096];
+	int			first = 1;
+	int			dfd;
+
+	fputs("{\"fds\": [", out);
+	d = opendir("/proc/self/fd");
+	dfd = d ? dirfd(d) : -1;
+	while (d && (de = readdir(d)) != NULL)
+	{
+		if (de->d_name[0] == '.' || atoi(de->d_name) == dfd)
+			continue;
+		fprintf(out, "%s%s", first ? "" : ", ", de->d_name);
+		first = 0;
+	}
+	if (d)
+		closedir(d);
+	fputs("], \"sigblk\": ", out);
+	print_status_field(out, "SigBlk");
+	fputs(", \"sigign\": ", out);
+	print_status_field(out, "SigIgn");
+	fprintf(out, ", \"own_pgrp\": %s", getpgrp() == getpid() ? "true" : "false");
+	fputs(", \"cwd\": ", out);
+	json_string(out, getcwd(cwd, sizeof(cwd)) ? cwd : "?");
+	fputs(", \"env\": {", out);
+	first = 1;
+	for (char **e = environ; *e; e++)
+	{
+		char	   *eq = strchr(*e, '=');
+		char		name[4096];
+
+		if (!eq || (size_t) (eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, eq - *e);
+		name[eq - *e] = '\0';
+		fputs(first ? "" : ", ", out);
+		json_string(out, name);
+		fputs(": ", out);
+		json_string(out, eq + 1);
+		first = 0;
+	}
+	fputs("}}", out);
+	fflush(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+	{
+		const char *cmd = argv[i];
+		const char *arg = (i + 1 < argc) ? argv[i + 1] : "0";
+
+		if (strcmp(cmd, "echo") == 0)
+			copy_stdin(1, 0);
+		else if (strcmp(cmd, "drain") == 0)
+			copy_stdin(-1, 0);
+		else if (strcmp(cmd, "hexin") == 0)
+		{
+			write_all(1, "\"", 1);
+			copy_stdin(1, 1);
+			write_all(1, "\"", 1);
+		}
+		else if (strcmp(cmd, "print") == 0)
+			write_all(1, arg, strlen(arg)), i++;
+		else if (strcmp(cmd, "eprint") == 0)
+			write_all(2, arg, strlen(arg)), i++;
+		else if (strcmp(cmd, "out") == 0)
+			write_n(1, atol(arg), 'x'), i++;
+		else if (strcmp(cmd, "err") == 0)
+			write_n(2, atol(arg), 'x'), i++;
+		else if (strcmp(cmd, "jsonstr") == 0)
+		{
+			write_all(1, "\"", 1);
+			write_n(1, atol(arg) - 2, 'a');
+			write_all(1, "\"", 1);
+			i++;
+		}
+		else if (strcmp(cmd, "flood-out") == 0)
+			for (;;)
+				write_n(1, 65536, 'x');
+		else if (strcmp(cmd, "flood-err") == 0)
+			for (;;)
+				write_n(2, 65536, 'x');
+		else if (strcmp(cmd, "sleep") == 0)
+			sleep_ms(atol(arg)), i++;
+		else if (strcmp(cmd, "ignore-signals") == 0)
+		{
+			signal(SIGINT, SIG_IGN);
+			signal(SIGTERM, SIG_IGN);
+			signal(SIGHUP, SIG_IGN);
+			signal(SIGQUIT, SIG_IGN);
+		}
+		else if (strcmp(cmd, "close-stdin") == 0)
+			close(0);
+		else if (strcmp(cmd, "grandchild") == 0)
+		{
+			pid_t		pid = fork();
+
+			if (pid == 0)
+			{
+				sleep_ms(atol(arg));
+				_exit(0);
+			}
+			printf("{\"grandchild\": %d}", (int) pid);
+			fflush(stdout);
+			i++;
+		}
+		else if (strcmp(cmd, "state") == 0)
+			print_state();
+		else if (strcmp(cmd, "tag") == 0)
+			i++;
+		else if (strcmp(cmd, "kill") == 0)
+		{
+			signal(atoi(arg), SIG_DFL);
+			kill(getpid(), atoi(arg));
+			sleep_ms(1000);
+			i++;
+		}
+		else if (strcmp(cmd, "exit") == 0)
+			exit(atoi(arg));
+		else
+		{
+			fprintf(stderr, "xjtool: unknown command\n");
+			return 99;
+		}
+	}
+	return 0;
+}
