@@ -50,24 +50,29 @@ key_is(const JsonbValue *k, const char *name, int namelen)
 static int
 parse_timeout(const JsonbValue *v)
 {
-	Numeric		num;
 	char	   *text;
 	char	   *p;
+	size_t		ndigits;
 	int64		value;
 
 	if (v->type != jbvNumeric)
 		exec_raise_request_invalid("timeout_ms must be an integer", "timeout_ms");
 
-	num = v->val.numeric;
+	/* numeric_out spells an integral value without exponent: "5", "5.00" */
 	text = DatumGetCString(DirectFunctionCall1(numeric_out,
-											   NumericGetDatum(num)));
+											   NumericGetDatum(v->val.numeric)));
 	p = text;
 	if (*p == '-')
 		p++;
-	if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+	ndigits = strspn(p, "0123456789");
+	if (ndigits == 0 ||
+		(p[ndigits] != '\0' &&
+		 !(p[ndigits] == '.' && strspn(p + ndigits + 1, "0") == strlen(p + ndigits + 1))))
 		exec_raise_request_invalid("timeout_ms must be an integer", "timeout_ms");
-	/* Reject long digit strings before converting: they are out of range. */
-	if (text[0] == '-' || strlen(p) > 10)
+	p[ndigits] = '\0';
+
+	/* More than 10 digits is out of range whatever they are. */
+	if (text[0] == '-' || ndigits > 10)
 		exec_raise_request_invalid("timeout_ms must be between 1 and 2147483647",
 								   "timeout_ms");
 	value = strtoll(p, NULL, 10);

@@ -7,8 +7,11 @@
  *   drain           read stdin until EOF and drop it
  *   hexin           read stdin until EOF, print it as a JSON string of hex
  *   print S         write S to stdout          eprint S   ... to stderr
+ *   bytes HEX       write the bytes spelled in hex to stdout
+ *   argv0           print argv[0] as a JSON string
  *   out N           write N bytes 'x' to stdout  err N     ... to stderr
  *   jsonstr N       write a JSON string exactly N bytes long (N >= 2)
+ *   nest N          write N '[' then N ']'
  *   flood-out       write to stdout forever    flood-err  ... to stderr
  *   sleep MS        sleep MS milliseconds
  *   ignore-signals  ignore SIGINT, SIGTERM, SIGHUP, SIGQUIT
@@ -225,6 +228,27 @@ main(int argc, char **argv)
 			write_all(1, arg, strlen(arg)), i++;
 		else if (strcmp(cmd, "eprint") == 0)
 			write_all(2, arg, strlen(arg)), i++;
+		else if (strcmp(cmd, "bytes") == 0)
+		{
+			size_t		len = strlen(arg) / 2;
+			char	   *buf = malloc(len + 1);
+
+			for (size_t k = 0; buf && k < len; k++)
+			{
+				char		pair[3] = {arg[2 * k], arg[2 * k + 1], 0};
+
+				buf[k] = (char) strtol(pair, NULL, 16);
+			}
+			if (buf)
+				write_all(1, buf, len);
+			free(buf);
+			i++;
+		}
+		else if (strcmp(cmd, "argv0") == 0)
+		{
+			json_string(stdout, argv[0]);
+			fflush(stdout);
+		}
 		else if (strcmp(cmd, "out") == 0)
 			write_n(1, atol(arg), 'x'), i++;
 		else if (strcmp(cmd, "err") == 0)
@@ -234,6 +258,12 @@ main(int argc, char **argv)
 			write_all(1, "\"", 1);
 			write_n(1, atol(arg) - 2, 'a');
 			write_all(1, "\"", 1);
+			i++;
+		}
+		else if (strcmp(cmd, "nest") == 0)
+		{
+			write_n(1, atol(arg), '[');
+			write_n(1, atol(arg), ']');
 			i++;
 		}
 		else if (strcmp(cmd, "flood-out") == 0)
