@@ -12,7 +12,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 install_base_deps
+install_packages cppcheck
 build_and_install
+log "cppcheck"
+make -C "$SRCDIR" -s PG_CONFIG="$PG_CONFIG" lint
 
 work=$(mktemp -d /tmp/execjson-test-run.XXXXXX)
 chmod 755 "$work"
