@@ -15,6 +15,9 @@
 #include "postgres.h"
 
 #include "storage/latch.h"
+#if PG_VERSION_NUM >= 180000
+#include "storage/waiteventset.h"	/* WaitEventSet got a header of its own */
+#endif
 #include "utils/guc.h"
 #include "utils/resowner.h"
 #if PG_VERSION_NUM >= 140000
@@ -52,6 +55,14 @@
  */
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/*
+ * pg_noreturn (18+) replaced pg_attribute_noreturn(); it goes in front of
+ * the declaration, where GCC's attribute works as well.
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
 #endif
 
 /* fmgr.h declares _PG_init from 16 on. */

@@ -22,6 +22,8 @@
 
 #include "lib/stringinfo.h"
 
+#include "compat.h"
+
 typedef enum ExecErrorCode
 {
 	EXEC_REQUEST_INVALID,
@@ -57,10 +59,10 @@ extern void exec_details_add_null(ExecErrorDetails *details, const char *key);
 
 extern const char *exec_error_code_name(ExecErrorCode code);
 
-extern void exec_raise(ExecErrorCode code, ExecErrorDetails *details) pg_attribute_noreturn();
-extern void exec_raise_msg(ExecErrorCode code, const char *message,
-						   ExecErrorDetails *details) pg_attribute_noreturn();
-extern void exec_raise_request_invalid(const char *message,
-									   const char *field) pg_attribute_noreturn();
+pg_noreturn extern void exec_raise(ExecErrorCode code, ExecErrorDetails *details);
+pg_noreturn extern void exec_raise_msg(ExecErrorCode code, const char *message,
+									   ExecErrorDetails *details);
+pg_noreturn extern void exec_raise_request_invalid(const char *message,
+												   const char *field);
 
 #endif							/* EXECJSON_ERRORS_H */

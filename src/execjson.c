@@ -157,8 +157,7 @@ build_envp(const ExecRequest *req)
  * raise_exit_status -- exec_failed for a program that exited non-zero or
  * was killed by a signal.
  */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 raise_exit_status(const char *canonical, int status)
 {
 	ExecErrorDetails details;

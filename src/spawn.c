@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "compat.h"
 #include "execjson.h"
 
 /* Everything the child may touch. */
@@ -55,8 +56,7 @@ typedef struct ChildArgs
  *
  * See the CHILD SIDE RULES in the file header.
  */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 child_exec(ChildArgs *args)
 {
 	struct sigaction dfl;

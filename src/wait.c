@@ -214,8 +214,7 @@ now_ns(void)
  * raise_internal -- exec_failed with "program execution failed", for an
  * unexpected failure of a system call on the backend's side.
  */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 raise_internal(const char *program_path)
 {
 	ExecErrorDetails details;
@@ -230,8 +229,7 @@ raise_internal(const char *program_path)
 /*
  * raise_too_large -- exec_stdout_too_large or exec_stderr_too_large.
  */
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 raise_too_large(bool is_stdout, const char *program_path, int cap,
 				int64 bytes)
 {
