@@ -51,7 +51,7 @@ all install installcheck:
 	@exit 1
 endif
 
-.PHONY: test-programs install-test-programs lint demo test bench
+.PHONY: test-programs install-test-programs lint demo test test-matrix bench
 
 # Static analysis of our own C code (PostgreSQL's headers excluded).
 lint:
@@ -74,6 +74,10 @@ install-test-programs: test-programs
 # and run everything against throwaway clusters.
 test:
 	bash test/run-tests.sh
+
+# The same suite on PostgreSQL 13, 17 and 18, each in a Debian chroot.
+test-matrix:
+	bash test/matrix/run-matrix.sh
 
 demo:
 	bash test/demo.sh
