@@ -11,12 +11,12 @@ OBJS = \
 	src/wait.o
 
 EXTENSION = execjson
-DATA = sql/execjson--1.0.sql
+DATA = sql/execjson--1.0.sql sql/execjson--1.0--1.1.sql
 PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy limits exit_status encoding privileges
+REGRESS = request policy limits exit_status encoding privileges exec_try resource_limits upgrade
 
 # TAP tests (process-level behaviour) live in test/t.
 TAP_TESTS = 1
@@ -27,7 +27,7 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # Where the test programs go: readable by the server's OS user.
 EXECJSON_TEST_DIR ?= /tmp/execjson-test
-TEST_PROGRAMS = test/programs/xjtool test/programs/ok
+TEST_PROGRAMS = test/programs/xjtool test/programs/ok test/programs/ids
 EXTRA_CLEAN = $(TEST_PROGRAMS) test/bench/floor
 
 PG_CONFIG ?= pg_config

@@ -70,7 +70,22 @@
 extern void _PG_init(void);
 #endif
 
-/* The wait event shown in pg_stat_activity while a program runs. */
-#define EXECJSON_WAIT_EVENT PG_WAIT_EXTENSION
+/*
+ * The wait event shown in pg_stat_activity while a program runs: a custom
+ * "ExecJsonProgram" from 17 on, the generic "Extension" before.
+ */
+#if PG_VERSION_NUM >= 170000
+static inline uint32
+execjson_wait_event(void)
+{
+	static uint32 wait_event = 0;
+
+	if (wait_event == 0)
+		wait_event = WaitEventExtensionNew("ExecJsonProgram");
+	return wait_event;
+}
+#else
+#define execjson_wait_event() PG_WAIT_EXTENSION
+#endif
 
 #endif							/* EXECJSON_COMPAT_H */

@@ -64,6 +64,9 @@ static const ExecErrorInfo exec_errors[] = {
 StaticAssertDecl(lengthof(exec_errors) == EXEC_STDOUT_INVALID_JSON + 1,
 				 "exec_errors must have one entry per ExecErrorCode");
 
+/* The last error exec_raise_msg() raised; see errors.h. */
+ExecRaisedError exec_last_error = {false};
+
 /*
  * append_json_string -- append str to buf as a JSON string literal.
  *
@@ -161,10 +164,32 @@ exec_error_code_name(ExecErrorCode code)
 }
 
 /*
+ * exec_error_category -- the category of an error, e.g. "parsing_input".
+ */
+const char *
+exec_error_category(ExecErrorCode code)
+{
+	return exec_errors[code].category;
+}
+
+/*
+ * exec_error_sqlstate -- the SQLSTATE of an error, as MAKE_SQLSTATE gives it.
+ */
+int
+exec_error_sqlstate(ExecErrorCode code)
+{
+	return exec_errors[code].sqlstate;
+}
+
+/*
  * exec_raise_msg -- report an execjson error with a primary message of the
  * caller's choosing (NULL: the table's fixed message).
  *
  * details may be NULL for an empty details object.  Does not return.
+ *
+ * The statement is left out of the server log (errhidestmt): it holds the
+ * request, and errors never carry request payload.  The error is also
+ * remembered in exec_last_error, for exec_try() to turn into a value.
  */
 void
 exec_raise_msg(ExecErrorCode code, const char *message,
@@ -181,17 +206,23 @@ exec_raise_msg(ExecErrorCode code, const char *message,
 	appendStringInfoString(&detail, ", \"retryable\": false, \"details\": ");
 	if (details)
 	{
+		appendStringInfoChar(&details->buf, '}');	/* close the object */
 		appendBinaryStringInfo(&detail, details->buf.data, details->buf.len);
-		appendStringInfoChar(&detail, '}');
 	}
 	else
 		appendStringInfoString(&detail, "{}");
 	appendStringInfoChar(&detail, '}');
 
+	exec_last_error.raised = true;
+	exec_last_error.code = code;
+	exec_last_error.message = message ? message : info->message;
+	exec_last_error.details = details ? details->buf.data : "{}";
+
 	ereport(ERROR,
 			(errcode(info->sqlstate),
-			 errmsg_internal("%s", message ? message : info->message),
-			 errdetail_internal("%s", detail.data)));
+			 errmsg_internal("%s", exec_last_error.message),
+			 errdetail_internal("%s", detail.data),
+			 errhidestmt(true)));
 	pg_unreachable();
 }
 

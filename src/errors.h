@@ -57,7 +57,26 @@ extern void exec_details_add_int64(ExecErrorDetails *details,
 								   const char *key, int64 value);
 extern void exec_details_add_null(ExecErrorDetails *details, const char *key);
 
+/*
+ * ExecRaisedError -- the last error exec_raise_msg() raised.  A caller that
+ * catches errors clears "raised" first; if it is set in PG_CATCH and the
+ * SQLSTATE matches, the error being handled is this one.  details is the
+ * "details" object as JSON text, closed; the strings live in the memory
+ * context that was current when the error was raised.
+ */
+typedef struct ExecRaisedError
+{
+	bool		raised;
+	ExecErrorCode code;
+	const char *message;
+	const char *details;
+} ExecRaisedError;
+
+extern ExecRaisedError exec_last_error;
+
 extern const char *exec_error_code_name(ExecErrorCode code);
+extern const char *exec_error_category(ExecErrorCode code);
+extern int	exec_error_sqlstate(ExecErrorCode code);
 
 pg_noreturn extern void exec_raise(ExecErrorCode code, ExecErrorDetails *details);
 pg_noreturn extern void exec_raise_msg(ExecErrorCode code, const char *message,

@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 
@@ -27,10 +30,17 @@ int			execjson_max_stdin_bytes = 1024 * 1024;
 int			execjson_max_stdout_bytes = 1024 * 1024;
 int			execjson_max_stderr_bytes = 1024 * 1024;
 bool		execjson_inherit_environment = false;
+bool		execjson_log_executions = false;
+int			execjson_rlimit_cpu = -1;
+int			execjson_rlimit_as = -1;
+int			execjson_rlimit_nofile = -1;
+int			execjson_rlimit_nproc = -1;
+int			execjson_rlimit_fsize = -1;
 
 extern char **environ;
 
 PG_FUNCTION_INFO_V1(exec_run);
+PG_FUNCTION_INFO_V1(exec_try);
 
 /*
  * _PG_init -- define the GUCs, all superuser-only, and reserve the prefix.
@@ -88,6 +98,60 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("execjson.log_executions",
+							 "Logs one line per exec_run/exec_try call: role, program, pid, duration, outcome, byte counts.",
+							 "Never argv, environment, stdin or output.",
+							 &execjson_log_executions,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.rlimit_cpu",
+							"CPU time a program may use (RLIMIT_CPU); -1: no limit.",
+							NULL,
+							&execjson_rlimit_cpu,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.rlimit_as",
+							"Address space a program may map (RLIMIT_AS); -1: no limit.",
+							NULL,
+							&execjson_rlimit_as,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.rlimit_nofile",
+							"Open files a program may have (RLIMIT_NOFILE); -1: no limit.",
+							NULL,
+							&execjson_rlimit_nofile,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.rlimit_nproc",
+							"Processes the server's OS user may have when a program forks (RLIMIT_NPROC); -1: no limit.",
+							"Counts every process of that user, the server's own included.",
+							&execjson_rlimit_nproc,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.rlimit_fsize",
+							"Largest file a program may write (RLIMIT_FSIZE); -1: no limit.",
+							NULL,
+							&execjson_rlimit_fsize,
+							-1, -1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("execjson");
 }
@@ -200,25 +264,23 @@ io_error_kind(int err)
 }
 
 /*
- * exec_run -- SQL: exec_run(request jsonb) RETURNS jsonb.
- *
- * Validate, resolve, serialize, spawn, wait; then decide the outcome in
- * the order of the contract: a cap passed (raised by wait.c as soon as it
- * happens), a stdin write error other than a broken pipe, a non-zero exit
- * or a signal, stdout that is not JSON; else stdout as jsonb.
+ * exec_call -- one call: validate, resolve, serialize, spawn, wait; then
+ * decide the outcome in the order of the contract: a cap passed (raised by
+ * wait.c as soon as it happens), a stdin write error other than a broken
+ * pipe, a non-zero exit or a signal, stdout that is not JSON; else stdout
+ * as jsonb.
  */
-Datum
-exec_run(PG_FUNCTION_ARGS)
+static Jsonb *
+exec_call(Jsonb *request)
 {
-	Jsonb	   *request = PG_GETARG_JSONB_P(0);
 	ExecRequest req;
-	char	   *canonical;
+	ExecSpawnSpec spec;
 	StringInfoData stdin_text;
 	ExecOutcome outcome;
-	Jsonb	   *result;
 
 	exec_request_parse(request, &req);
-	canonical = exec_policy_resolve(req.program_path);
+	spec.path = exec_policy_resolve(req.program_path);
+	exec_call_stats.program_path = spec.path;
 
 	initStringInfo(&stdin_text);
 	exec_stdin_serialize(&req.stdin_json, &stdin_text);
@@ -227,30 +289,246 @@ exec_run(PG_FUNCTION_ARGS)
 		ExecErrorDetails details;
 
 		exec_details_init(&details);
-		exec_details_add_string(&details, "program_path", canonical);
+		exec_details_add_string(&details, "program_path", spec.path);
 		exec_details_add_int64(&details, "max_stdin_bytes", execjson_max_stdin_bytes);
 		exec_details_add_int64(&details, "stdin_bytes", stdin_text.len);
 		exec_raise(EXEC_STDIN_TOO_LARGE, &details);
 	}
 
+	spec.argv = build_argv(spec.path, &req);
+	spec.envp = build_envp(&req);
+	exec_spawn_add_limits(&spec);
+
 	exec_child_register_exit_callback();
-	exec_run_child(canonical, build_argv(canonical, &req), build_envp(&req),
-				   stdin_text.data, stdin_text.len, req.timeout_ms, &outcome);
+	exec_run_child(&spec, stdin_text.data, stdin_text.len, req.timeout_ms,
+				   &outcome);
 
 	if (outcome.stdin_errno != 0 && outcome.stdin_errno != EPIPE)
 	{
 		ExecErrorDetails details;
 
 		exec_details_init(&details);
-		exec_details_add_string(&details, "program_path", canonical);
+		exec_details_add_string(&details, "program_path", spec.path);
 		exec_details_add_string(&details, "io_error_kind",
 								io_error_kind(outcome.stdin_errno));
 		exec_raise(EXEC_STDIN_WRITE_FAILED, &details);
 	}
 
 	if (!(WIFEXITED(outcome.wait_status) && WEXITSTATUS(outcome.wait_status) == 0))
-		raise_exit_status(canonical, outcome.wait_status);
+		raise_exit_status(spec.path, outcome.wait_status);
 
-	result = exec_stdout_parse(&outcome.stdout_buf, canonical);
+	return exec_stdout_parse(&outcome.stdout_buf, spec.path);
+}
+
+/*
+ * log_execution -- the audit line of execjson.log_executions, as JSON:
+ *
+ *	 execjson call: {"role": ..., "program_path": ..., "pid": ...,
+ *	   "duration_ms": ..., "outcome": ..., "exit_code": ..., "signal": ...,
+ *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...}
+ *
+ * outcome is "ok", an execjson error code, or "error:SQLSTATE" for any
+ * other error (e.g. "error:57014" for a cancel).
+ */
+static void
+log_execution(instr_time start, const char *outcome)
+{
+	ExecErrorDetails line;
+	instr_time	duration;
+	const char *role = GetUserNameFromId(GetUserId(), true);
+	const ExecCallStats *st = &exec_call_stats;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+
+	exec_details_init(&line);
+	exec_details_add_string(&line, "role", role);
+	exec_details_add_string(&line, "program_path", st->program_path);
+	if (st->pid > 0)
+		exec_details_add_int64(&line, "pid", st->pid);
+	else
+		exec_details_add_null(&line, "pid");
+	exec_details_add_int64(&line, "duration_ms",
+						   (int64) INSTR_TIME_GET_MILLISEC(duration));
+	exec_details_add_string(&line, "outcome", outcome);
+	if (st->reaped && WIFEXITED(st->wait_status))
+		exec_details_add_int64(&line, "exit_code", WEXITSTATUS(st->wait_status));
+	else
+		exec_details_add_null(&line, "exit_code");
+	if (st->reaped && WIFSIGNALED(st->wait_status))
+		exec_details_add_int64(&line, "signal", WTERMSIG(st->wait_status));
+	else
+		exec_details_add_null(&line, "signal");
+	exec_details_add_int64(&line, "stdin_bytes", st->stdin_bytes);
+	exec_details_add_int64(&line, "stdout_bytes", st->stdout_bytes);
+	exec_details_add_int64(&line, "stderr_bytes", st->stderr_bytes);
+	appendStringInfoChar(&line.buf, '}');
+
+	ereport(LOG,
+			(errmsg("execjson call: %s", line.buf.data),
+			 errhidestmt(true),
+			 errhidecontext(true)));
+}
+
+/*
+ * exec_call_logged -- exec_call, with the audit line when
+ * execjson.log_executions is on.  Errors propagate unchanged.
+ */
+static Jsonb *
+exec_call_logged(Jsonb *request)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	instr_time	start;
+	Jsonb	   *volatile result = NULL;
+
+	memset(&exec_call_stats, 0, sizeof(exec_call_stats));
+	exec_last_error.raised = false;
+	if (!execjson_log_executions)
+		return exec_call(request);
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		result = exec_call(request);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (exec_last_error.raised &&
+			edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code))
+			log_execution(start, exec_error_code_name(exec_last_error.code));
+		else
+			log_execution(start, psprintf("error:%s",
+										  unpack_sql_state(edata->sqlerrcode)));
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	log_execution(start, "ok");
+	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */
+	return result;
+}
+
+/*
+ * exec_run -- SQL: exec_run(request jsonb) RETURNS jsonb.
+ *
+ * Runs the program the request names and returns its stdout as jsonb;
+ * every failure is an ERROR (see errors.c).
+ */
+Datum
+exec_run(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_JSONB_P(exec_call_logged(PG_GETARG_JSONB_P(0)));
+}
+
+/*
+ * error_value -- {"ok": false, "error": {...}} for the execjson error
+ * just caught.  Built as text from execjson's own strings and parsed.
+ */
+static Jsonb *
+error_value(void)
+{
+	ExecErrorDetails value;
+	ExecErrorCode code = exec_last_error.code;
+
+	exec_details_init(&value);
+	exec_details_add_string(&value, "code", exec_error_code_name(code));
+	exec_details_add_string(&value, "category", exec_error_category(code));
+	appendStringInfoString(&value.buf, ", \"retryable\": false");
+	exec_details_add_string(&value, "message", exec_last_error.message);
+	exec_details_add_string(&value, "sqlstate",
+							unpack_sql_state(exec_error_sqlstate(code)));
+	appendStringInfoString(&value.buf, ", \"details\": ");
+	appendStringInfoString(&value.buf, exec_last_error.details);
+	appendStringInfoChar(&value.buf, '}');
+
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+											  CStringGetDatum(psprintf("{\"ok\": false, \"error\": %s}",
+																	   value.buf.data))));
+}
+
+/*
+ * ok_value -- {"ok": true, "value": result}.
+ */
+static Jsonb *
+ok_value(Jsonb *result)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	key;
+	JsonbValue	v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	key.type = jbvString;
+	key.val.string.val = "ok";
+	key.val.string.len = 2;
+	pushJsonbValue(&state, WJB_KEY, &key);
+	v.type = jbvBool;
+	v.val.boolean = true;
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	key.val.string.val = "value";
+	key.val.string.len = 5;
+	pushJsonbValue(&state, WJB_KEY, &key);
+	if (JB_ROOT_IS_SCALAR(result))
+		JsonbExtractScalar(&result->root, &v);
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &result->root;
+		v.val.binary.len = VARSIZE(result) - VARHDRSZ;
+	}
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * exec_try -- SQL: exec_try(request jsonb) RETURNS jsonb.
+ *
+ * The same call as exec_run, but an execjson error comes back as a value,
+ * {"ok": false, "error": {"code", "category", "retryable", "message",
+ * "sqlstate", "details"}}, and a result as {"ok": true, "value": ...}.
+ * Any other error (query cancel, statement_timeout, out of memory) still
+ * raises, and termination still ends the session.
+ *
+ * Catching without a subtransaction is safe here because an execjson error
+ * is raised only at points where the call holds nothing but memory in the
+ * current context: by then wait.c has already killed and reaped the child
+ * and closed its fds (PG_FINALLY), and no lock, buffer or snapshot is held.
+ */
+Datum
+exec_try(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = PG_GETARG_JSONB_P(0);
+	MemoryContext oldcontext = CurrentMemoryContext;
+	Jsonb	   *volatile result = NULL;
+	volatile bool failed = false;
+
+	PG_TRY();
+	{
+		result = ok_value(exec_call_logged(request));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (!(exec_last_error.raised && edata->elevel == ERROR &&
+			  edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code)))
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FreeErrorData(edata);
+		FlushErrorState();
+		failed = true;
+	}
+	PG_END_TRY();
+
+	if (failed)
+		PG_RETURN_JSONB_P(error_value());
 	PG_RETURN_JSONB_P(result);
 }

@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "lib/stringinfo.h"
@@ -30,6 +31,12 @@ extern int	execjson_max_stdin_bytes;
 extern int	execjson_max_stdout_bytes;
 extern int	execjson_max_stderr_bytes;
 extern bool execjson_inherit_environment;
+extern bool execjson_log_executions;
+extern int	execjson_rlimit_cpu;
+extern int	execjson_rlimit_as;
+extern int	execjson_rlimit_nofile;
+extern int	execjson_rlimit_nproc;
+extern int	execjson_rlimit_fsize;
 
 /*
  * ExecRequest -- a validated run_program_v1 request.
@@ -56,15 +63,34 @@ extern bool execjson_check_allow_prefixes(char **newval, void **extra,
 										  GucSource source);
 extern void execjson_assign_allow_prefixes(const char *newval, void *extra);
 extern char *exec_policy_resolve(const char *program_path);
+extern int	exec_program_open(const char *canonical, bool *is_script);
 
 /* jsontext.c */
 extern void exec_stdin_serialize(const JsonbValue *value, StringInfo out);
 extern Jsonb *exec_stdout_parse(StringInfo out, const char *program_path);
 
+/*
+ * ExecSpawnSpec -- everything the child needs, prepared by the parent.
+ */
+#define EXEC_MAX_RLIMITS 5
+typedef struct ExecSpawnSpec
+{
+	const char *path;			/* canonical path */
+	char	   *const *argv;	/* argv[0] included */
+	char	   *const *envp;
+	int			exec_fd;		/* execute this open file; -1: execute path */
+	int			fds[3];			/* become the child's 0, 1, 2; all >= 3 */
+	int			nlimits;
+	struct
+	{
+		int			resource;
+		rlim_t		value;
+	}			limits[EXEC_MAX_RLIMITS];
+} ExecSpawnSpec;
+
 /* spawn.c */
-extern pid_t exec_spawn(const char *path, char *const argv[],
-						char *const envp[], int child_stdin, int child_stdout,
-						int child_stderr, int *spawn_errno);
+extern void exec_spawn_add_limits(ExecSpawnSpec *spec);
+extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno);
 
 /*
  * ExecOutcome -- how a run ended, as far as wait.c could see.
@@ -78,11 +104,26 @@ typedef struct ExecOutcome
 	int64		stderr_bytes;	/* bytes read (and dropped) from stderr */
 } ExecOutcome;
 
+/*
+ * ExecCallStats -- what the audit log line says about a call; kept up to
+ * date by wait.c as the call goes, reset by exec_call_stats_reset().
+ */
+typedef struct ExecCallStats
+{
+	const char *program_path;	/* canonical; NULL before resolution */
+	pid_t		pid;			/* 0 before spawn */
+	bool		reaped;
+	int			wait_status;	/* valid when reaped */
+	int64		stdin_bytes;
+	int64		stdout_bytes;
+	int64		stderr_bytes;
+} ExecCallStats;
+
+extern ExecCallStats exec_call_stats;
+
 /* wait.c */
-extern void exec_run_child(const char *canonical_path, char *const argv[],
-						   char *const envp[], const char *stdin_data,
-						   int stdin_len, int timeout_ms,
-						   ExecOutcome *outcome);
+extern void exec_run_child(ExecSpawnSpec *spec, const char *stdin_data,
+						   int stdin_len, int timeout_ms, ExecOutcome *outcome);
 extern void exec_child_register_exit_callback(void);
 
 #endif							/* EXECJSON_H */

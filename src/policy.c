@@ -9,14 +9,24 @@
  * reported as missing only when the path as written lies under a prefix,
  * so that callers cannot probe which files exist elsewhere.
  *
+ * The checked file is then opened without following any symlink, and the
+ * child executes that open file, so that swapping a path component between
+ * the check and the exec cannot run another file.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__linux__) && defined(SYS_openat2)
+#include <linux/openat2.h>
+#endif
 
 #include "utils/guc.h"
 
@@ -257,4 +267,58 @@ exec_policy_resolve(const char *program_path)
 		exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
 
 	return pstrdup(canonical);
+}
+
+/*
+ * open_no_symlinks -- open path, failing (ELOOP) if any component of it is
+ * a symlink.  path is canonical, so none should be: if one is now, the
+ * path changed after it was checked.
+ */
+static int
+open_no_symlinks(const char *path, int flags)
+{
+#if defined(__linux__) && defined(SYS_openat2)
+	struct open_how how;
+	int			fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.resolve = RESOLVE_NO_SYMLINKS;
+	fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+#endif
+	/* Before Linux 5.6: at least the last component must not be a symlink. */
+	return open(path, flags | O_NOFOLLOW);
+}
+
+/*
+ * exec_program_open -- open the canonical path of a checked program for
+ * execution by its fd (close-on-exec).
+ *
+ * Sets *is_script when the file starts with "#!": a script is executed by
+ * its path instead, since its interpreter opens it by name (through
+ * /dev/fd, which the close-on-exec fd would not reach).  A program the
+ * server may execute but not read is opened with O_PATH.  Returns -1 with
+ * errno set on failure.
+ */
+int
+exec_program_open(const char *canonical, bool *is_script)
+{
+	int			fd;
+	char		magic[2];
+
+	*is_script = false;
+	fd = open_no_symlinks(canonical, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+	{
+		if (pread(fd, magic, 2, 0) == 2 && magic[0] == '#' && magic[1] == '!')
+			*is_script = true;
+		return fd;
+	}
+#ifdef O_PATH
+	if (errno == EACCES)
+		fd = open_no_symlinks(canonical, O_PATH | O_CLOEXEC);
+#endif
+	return fd;
 }

@@ -19,13 +19,17 @@
  *
  * The child gets: fds 0, 1, 2 and nothing else; every signal at its
  * default disposition and an empty signal mask; a process group of its
- * own; "/" as working directory; SIGKILL if the backend dies (Linux).
+ * own; "/" as working directory; SIGKILL if the backend dies and no new
+ * privileges through setuid programs (Linux); the resource limits of the
+ * execjson.rlimit_* GUCs.  It executes the program file the parent opened
+ * and checked (execveat), not whatever its path names by then.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -41,15 +45,16 @@
 /* Everything the child may touch. */
 typedef struct ChildArgs
 {
-	const char *path;
-	char	   *const *argv;
-	char	   *const *envp;
-	int			fds[3];			/* become the child's 0, 1, 2; all >= 3 */
+	const ExecSpawnSpec *spec;
+	struct rlimit limits[EXEC_MAX_RLIMITS];
 	int			max_fd;			/* close fds up to this one if close_range fails */
 	pid_t		parent_pid;
 	sigset_t	empty_mask;
 	volatile int exec_errno;	/* set by the child if execve() fails */
 } ChildArgs;
+
+/* The fd the program file is moved to in the child, when executed by fd. */
+#define CHILD_EXEC_FD 3
 
 /*
  * child_exec -- the child side, between vfork() and execve().
@@ -59,7 +64,9 @@ typedef struct ChildArgs
 pg_noreturn static void
 child_exec(ChildArgs *args)
 {
+	const ExecSpawnSpec *spec = args->spec;
 	struct sigaction dfl;
+	int			first_to_close = 3;
 	int			sig;
 	int			i;
 
@@ -84,31 +91,56 @@ child_exec(ChildArgs *args)
 		goto fail;
 	if (getppid() != args->parent_pid)
 		_exit(127);
+	/* A setuid program gains no privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		goto fail;
 #endif
 
 	if (chdir("/") != 0)
 		goto fail;
 
+	for (i = 0; i < spec->nlimits; i++)
+		if (setrlimit(spec->limits[i].resource, &args->limits[i]) != 0)
+			goto fail;
+
 	/* The pipes become 0, 1, 2 (dup2 clears their close-on-exec flag). */
 	for (i = 0; i < 3; i++)
-		if (dup2(args->fds[i], i) < 0)
+		if (dup2(spec->fds[i], i) < 0)
 			goto fail;
+
+	/* The program file, if executed by fd, moves to 3, still close-on-exec. */
+	if (spec->exec_fd >= 0)
+	{
+		if (spec->exec_fd != CHILD_EXEC_FD &&
+			dup3(spec->exec_fd, CHILD_EXEC_FD, O_CLOEXEC) < 0)
+			goto fail;
+		first_to_close = CHILD_EXEC_FD + 1;
+	}
 
 	/* Close everything else the backend has open. */
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3U, ~0U, 0) != 0)
+	if (syscall(SYS_close_range, (unsigned int) first_to_close, ~0U, 0) != 0)
 #endif
 	{
 		int			fd;
 
-		for (fd = 3; fd <= args->max_fd; fd++)
+		for (fd = first_to_close; fd <= args->max_fd; fd++)
 			(void) close(fd);
 	}
 
 	if (sigprocmask(SIG_SETMASK, &args->empty_mask, NULL) != 0)
 		goto fail;
 
-	execve(args->path, args->argv, args->envp);
+#if defined(SYS_execveat) && defined(AT_EMPTY_PATH)
+	if (spec->exec_fd >= 0)
+	{
+		syscall(SYS_execveat, CHILD_EXEC_FD, "", spec->argv, spec->envp,
+				AT_EMPTY_PATH);
+		if (errno != ENOSYS)
+			goto fail;
+	}
+#endif
+	execve(spec->path, spec->argv, spec->envp);
 
 fail:
 	args->exec_errno = errno ? errno : EINVAL;
@@ -131,17 +163,46 @@ vfork_child(ChildArgs *args)
 }
 
 /*
- * exec_spawn -- start path with argv and envp, its stdin, stdout and
- * stderr connected to the given fds.
+ * add_limit -- add one resource limit to spec, unless value is -1 (unset).
+ */
+static void
+add_limit(ExecSpawnSpec *spec, int resource, int value, rlim_t unit)
+{
+	if (value < 0)
+		return;
+	Assert(spec->nlimits < EXEC_MAX_RLIMITS);
+	spec->limits[spec->nlimits].resource = resource;
+	spec->limits[spec->nlimits].value = (rlim_t) value * unit;
+	spec->nlimits++;
+}
+
+/*
+ * exec_spawn_add_limits -- the resource limits the execjson.rlimit_* GUCs
+ * ask for.
+ */
+void
+exec_spawn_add_limits(ExecSpawnSpec *spec)
+{
+	spec->nlimits = 0;
+	add_limit(spec, RLIMIT_CPU, execjson_rlimit_cpu, 1);
+	add_limit(spec, RLIMIT_AS, execjson_rlimit_as, 1024);
+	add_limit(spec, RLIMIT_NOFILE, execjson_rlimit_nofile, 1);
+#ifdef RLIMIT_NPROC
+	add_limit(spec, RLIMIT_NPROC, execjson_rlimit_nproc, 1);
+#endif
+	add_limit(spec, RLIMIT_FSIZE, execjson_rlimit_fsize, 1024);
+}
+
+/*
+ * exec_spawn -- start the program spec describes.
  *
- * The fds must be >= 3 and close-on-exec.  Returns the child's pid, which
- * is also its process group id; or -1 with *spawn_errno set if the program
- * could not be started (the child, if any, has then been reaped).
+ * The fds in spec must be >= 3 and close-on-exec.  Returns the child's
+ * pid, which is also its process group id; or -1 with *spawn_errno set if
+ * the program could not be started (the child, if any, has then been
+ * reaped).
  */
 pid_t
-exec_spawn(const char *path, char *const argv[], char *const envp[],
-		   int child_stdin, int child_stdout, int child_stderr,
-		   int *spawn_errno)
+exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 {
 	ChildArgs	args;
 	sigset_t	all;
@@ -149,19 +210,37 @@ exec_spawn(const char *path, char *const argv[], char *const envp[],
 	struct rlimit rl;
 	pid_t		pid;
 	int			save_errno;
+	int			i;
 
-	args.path = path;
-	args.argv = argv;
-	args.envp = envp;
-	args.fds[0] = child_stdin;
-	args.fds[1] = child_stdout;
-	args.fds[2] = child_stderr;
+	args.spec = spec;
 	args.parent_pid = getpid();
 	args.exec_errno = 0;
 	sigemptyset(&args.empty_mask);
 	args.max_fd = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		args.max_fd = (int) Min(rl.rlim_cur, (rlim_t) 65536);
+
+	/*
+	 * Limits: soft and hard alike, never above the current hard limit.  The
+	 * CPU limit's hard limit is a second later, so that the program gets
+	 * SIGXCPU before SIGKILL.
+	 */
+	for (i = 0; i < spec->nlimits; i++)
+	{
+		rlim_t		value = spec->limits[i].value;
+		rlim_t		hard = value;
+
+		if (spec->limits[i].resource == RLIMIT_CPU)
+			hard = value + 1;
+		if (getrlimit(spec->limits[i].resource, &rl) == 0 &&
+			rl.rlim_max != RLIM_INFINITY)
+		{
+			value = Min(value, rl.rlim_max);
+			hard = Min(hard, rl.rlim_max);
+		}
+		args.limits[i].rlim_cur = value;
+		args.limits[i].rlim_max = hard;
+	}
 
 	/*
 	 * Block every signal across vfork(): a handler must not run in the

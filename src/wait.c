@@ -67,10 +67,13 @@ typedef struct ActiveChild
 	int			stdout_fd;
 	int			stderr_fd;
 	int			child_fds[3];	/* child's ends, until spawned */
+	int			exec_fd;		/* the program file, until spawned */
 	WaitEventSet *set;
 } ActiveChild;
 
-static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, NULL};
+static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, -1, NULL};
+
+ExecCallStats exec_call_stats;
 
 static bool exit_callback_registered = false;
 
@@ -107,6 +110,8 @@ kill_and_reap(void)
 		while (waitpid(active.pid, &status, 0) < 0 && errno == EINTR)
 			;
 		active.pid = -1;
+		exec_call_stats.reaped = true;
+		exec_call_stats.wait_status = status;
 	}
 	return status;
 }
@@ -130,6 +135,7 @@ release_all(bool free_set)
 	close_fd(&active.stderr_fd);
 	for (i = 0; i < 3; i++)
 		close_fd(&active.child_fds[i]);
+	close_fd(&active.exec_fd);
 	if (active.set != NULL)
 	{
 		if (free_set)
@@ -164,30 +170,34 @@ exec_child_register_exit_callback(void)
 }
 
 /*
- * make_pipe -- a pipe whose both ends are close-on-exec and >= 3, so that
- * dup2() onto 0, 1, 2 in the child never clobbers another of the pipes.
+ * fd_above_stdio -- move a close-on-exec fd to a number >= 3 if it is not,
+ * so that dup2() onto 0, 1, 2 in the child never clobbers it.
+ */
+static int
+fd_above_stdio(int fd)
+{
+	int			moved;
+
+	if (fd < 0 || fd >= 3)
+		return fd;
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return moved;
+}
+
+/*
+ * make_pipe -- a pipe whose both ends are close-on-exec and >= 3.
  */
 static bool
 make_pipe(int *read_end, int *write_end)
 {
 	int			fds[2];
-	int			i;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return false;
-	for (i = 0; i < 2; i++)
-	{
-		if (fds[i] < 3)
-		{
-			int			moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-
-			close(fds[i]);
-			fds[i] = moved;
-		}
-	}
-	*read_end = fds[0];
-	*write_end = fds[1];
-	return fds[0] >= 0 && fds[1] >= 0;
+	*read_end = fd_above_stdio(fds[0]);
+	*write_end = fd_above_stdio(fds[1]);
+	return *read_end >= 0 && *write_end >= 0;
 }
 
 static bool
@@ -276,6 +286,7 @@ write_stdin(CallState *cs)
 		if (n > 0)
 		{
 			cs->stdin_off += n;
+			exec_call_stats.stdin_bytes = cs->stdin_off;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -328,9 +339,13 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 			{
 				cs->outcome->stdout_buf.len += n;
 				cs->outcome->stdout_buf.data[cs->outcome->stdout_buf.len] = '\0';
+				exec_call_stats.stdout_bytes = cs->outcome->stdout_buf.len;
 			}
 			else
+			{
 				cs->outcome->stderr_bytes += n;
+				exec_call_stats.stderr_bytes = cs->outcome->stderr_bytes;
+			}
 			if (have + n > cap)
 				raise_too_large(is_stdout, cs->program_path, cap, have + n);
 			continue;
@@ -430,7 +445,7 @@ wait_for_exit(CallState *cs, int timeout_ms)
 						  EXIT_POLL_SHORT_MS : EXIT_POLL_MS);
 
 		nevents = WaitEventSetWait(active.set, wait_ms, events, lengthof(events),
-								   EXECJSON_WAIT_EVENT);
+								   execjson_wait_event());
 
 		for (i = 0; i < nevents; i++)
 		{
@@ -459,8 +474,71 @@ wait_for_exit(CallState *cs, int timeout_ms)
 }
 
 /*
- * exec_run_child -- run the canonical program with argv (argv[0]
- * included) and envp, stdin_data on its stdin, and fill *outcome.
+ * raise_spawn_failed -- exec_spawn_failed for the program.
+ */
+pg_noreturn static void
+raise_spawn_failed(const char *program_path)
+{
+	ExecErrorDetails details;
+
+	exec_details_init(&details);
+	exec_details_add_string(&details, "program_path", program_path);
+	exec_raise(EXEC_SPAWN_FAILED, &details);
+}
+
+/*
+ * start_child -- open the checked program file, make the pipes, spawn.
+ */
+static void
+start_child(ExecSpawnSpec *spec)
+{
+	bool		is_script;
+	int			spawn_errno;
+	pid_t		pid;
+	int			i;
+
+	active.exec_fd = fd_above_stdio(exec_program_open(spec->path, &is_script));
+	if (active.exec_fd < 0)
+	{
+		/* It was there a moment ago: the path changed under us. */
+		if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
+			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+		raise_spawn_failed(spec->path);
+	}
+	spec->exec_fd = is_script ? -1 : active.exec_fd;
+
+	if (!make_pipe(&active.child_fds[0], &active.stdin_fd) ||
+		!make_pipe(&active.stdout_fd, &active.child_fds[1]) ||
+		!make_pipe(&active.stderr_fd, &active.child_fds[2]))
+		raise_internal(spec->path);
+	for (i = 0; i < 3; i++)
+		spec->fds[i] = active.child_fds[i];
+
+	pid = exec_spawn(spec, &spawn_errno);
+	active.pid = pid;
+	for (i = 0; i < 3; i++)
+		close_fd(&active.child_fds[i]);
+	close_fd(&active.exec_fd);
+	if (pid < 0)
+	{
+		active.pid = -1;
+		raise_spawn_failed(spec->path);
+	}
+	exec_call_stats.pid = pid;
+
+	if (!set_nonblocking(active.stdin_fd) ||
+		!set_nonblocking(active.stdout_fd) ||
+		!set_nonblocking(active.stderr_fd))
+		raise_internal(spec->path);
+
+#ifdef SYS_pidfd_open
+	active.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+#endif
+}
+
+/*
+ * exec_run_child -- run the program spec describes (path, argv with
+ * argv[0], envp, limits), stdin_data on its stdin, and fill *outcome.
  *
  * Returns after the program exited and was reaped; what is left of its
  * process group has been killed.  Raises exec_spawn_failed,
@@ -469,8 +547,7 @@ wait_for_exit(CallState *cs, int timeout_ms)
  * child is killed and reaped before any of them propagates.
  */
 void
-exec_run_child(const char *canonical_path, char *const argv[],
-			   char *const envp[], const char *stdin_data, int stdin_len,
+exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 			   int timeout_ms, ExecOutcome *outcome)
 {
 	CallState	cs;
@@ -480,7 +557,7 @@ exec_run_child(const char *canonical_path, char *const argv[],
 	memset(outcome, 0, sizeof(*outcome));
 	initStringInfo(&outcome->stdout_buf);
 
-	cs.program_path = canonical_path;
+	cs.program_path = spec->path;
 	cs.stdin_data = stdin_data;
 	cs.stdin_len = stdin_len;
 	cs.stdin_off = 0;
@@ -490,38 +567,7 @@ exec_run_child(const char *canonical_path, char *const argv[],
 
 	PG_TRY();
 	{
-		int			spawn_errno;
-		pid_t		pid;
-
-		if (!make_pipe(&active.child_fds[0], &active.stdin_fd) ||
-			!make_pipe(&active.stdout_fd, &active.child_fds[1]) ||
-			!make_pipe(&active.stderr_fd, &active.child_fds[2]))
-			raise_internal(canonical_path);
-
-		pid = exec_spawn(canonical_path, argv, envp, active.child_fds[0],
-						 active.child_fds[1], active.child_fds[2], &spawn_errno);
-		active.pid = pid;
-		close_fd(&active.child_fds[0]);
-		close_fd(&active.child_fds[1]);
-		close_fd(&active.child_fds[2]);
-		if (pid < 0)
-		{
-			ExecErrorDetails details;
-
-			active.pid = -1;
-			exec_details_init(&details);
-			exec_details_add_string(&details, "program_path", canonical_path);
-			exec_raise(EXEC_SPAWN_FAILED, &details);
-		}
-
-		if (!set_nonblocking(active.stdin_fd) ||
-			!set_nonblocking(active.stdout_fd) ||
-			!set_nonblocking(active.stderr_fd))
-			raise_internal(canonical_path);
-
-#ifdef SYS_pidfd_open
-		active.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-#endif
+		start_child(spec);
 
 		/* Most stdin fits the pipe: write it before the first wait. */
 		write_stdin(&cs);

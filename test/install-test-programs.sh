@@ -14,6 +14,9 @@
 #   DIR/outside/xjtool        a program outside the prefix
 #   DIR/binfoo/xjtool         a program in a sibling whose name extends "bin"
 #   DIR/bin-link              symlink to DIR/bin (a non-canonical prefix)
+#   DIR/bin/script            a "#!/bin/sh" script
+#   DIR/bin/xjtool-xonly      xjtool, executable but not readable by others
+#   DIR/bin/ids-setuid        test/programs/ids.c, setuid root (if installed by root)
 set -euo pipefail
 
 dir=$1
@@ -31,3 +34,10 @@ ln -s "$(readlink -f /bin/true)" "$dir/bin/link-outside"
 ln -s "$dir/bin/no-such-program" "$dir/bin/dangling"
 ln -s "$dir/bin/xjtool" "$dir/outside/link-inside"
 ln -s "$dir/bin" "$dir/bin-link"
+printf '#!/bin/sh\nprintf "{\\"script\\": \\"%%s\\", \\"args\\": %%d}" "$1" "$#"\n' >"$dir/bin/script"
+chmod 755 "$dir/bin/script"
+install -m 711 "$progs/xjtool" "$dir/bin/xjtool-xonly"
+install -m 755 "$progs/ids" "$dir/bin/ids-setuid"
+if [ "$(id -u)" = 0 ]; then
+	chmod 4755 "$dir/bin/ids-setuid"
+fi

@@ -20,6 +20,11 @@
  *                   stderr open; print {"grandchild": PID}
  *   state           print the process's state as JSON (fds, signal masks,
  *                   process group, cwd, environment)
+ *   fork            try to fork; print {"fork": true|false}
+ *   burn            use CPU forever
+ *   alloc MB        allocate and touch MB megabytes; print {"alloc": true|false}
+ *   open-files N    open /dev/null up to N times; print {"opened": COUNT}
+ *   write-file N    write N bytes to a scratch file in /tmp (removed after)
  *   tag WORD        nothing (a marker tests find the process by)
  *   kill SIG        kill itself with signal SIG
  *   exit N          exit with status N
@@ -29,6 +34,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +189,9 @@ print_state(void)
 	print_status_field(out, "SigBlk");
 	fputs(", \"sigign\": ", out);
 	print_status_field(out, "SigIgn");
+	fputs(", \"no_new_privs\": ", out);
+	print_status_field(out, "NoNewPrivs");
+	fprintf(out, ", \"uid\": %d, \"euid\": %d", (int) getuid(), (int) geteuid());
 	fprintf(out, ", \"own_pgrp\": %s", getpgrp() == getpid() ? "true" : "false");
 	fputs(", \"cwd\": ", out);
 	json_string(out, getcwd(cwd, sizeof(cwd)) ? cwd : "?");
@@ -298,6 +308,60 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(cmd, "state") == 0)
 			print_state();
+		else if (strcmp(cmd, "fork") == 0)
+		{
+			pid_t		pid = fork();
+
+			if (pid == 0)
+				_exit(0);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			printf("{\"fork\": %s}", pid > 0 ? "true" : "false");
+			fflush(stdout);
+		}
+		else if (strcmp(cmd, "burn") == 0)
+		{
+			volatile unsigned long n = 0;
+
+			for (;;)
+				n++;
+		}
+		else if (strcmp(cmd, "alloc") == 0)
+		{
+			size_t		size = (size_t) atol(arg) * 1024 * 1024;
+			char	   *p = malloc(size);
+
+			if (p)
+				memset(p, 1, size);
+			printf("{\"alloc\": %s}", p ? "true" : "false");
+			fflush(stdout);
+			free(p);
+			i++;
+		}
+		else if (strcmp(cmd, "open-files") == 0)
+		{
+			long		opened = 0;
+
+			while (opened < atol(arg) && open("/dev/null", O_RDONLY) >= 0)
+				opened++;
+			printf("{\"opened\": %ld}", opened);
+			fflush(stdout);
+			i++;
+		}
+		else if (strcmp(cmd, "write-file") == 0)
+		{
+			char		path[64];
+			int			fd;
+
+			snprintf(path, sizeof(path), "/tmp/xjtool-fsize.%d", (int) getpid());
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			unlink(path);
+			if (fd < 0)
+				exit(92);
+			write_n(fd, atol(arg), 'x');
+			close(fd);
+			i++;
+		}
 		else if (strcmp(cmd, "tag") == 0)
 			i++;
 		else if (strcmp(cmd, "kill") == 0)
