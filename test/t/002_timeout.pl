@@ -26,12 +26,10 @@ sub timeout_case
 	my ($name, $timeout_ms, $argv, $stdin_sql) = @_;
 	my $tag = unique_tag('timeout');
 	my $request = xj_request([ 'tag', $tag, @$argv ], timeout_ms => $timeout_ms);
-	my $sql = exec_sql($request);
-	if (defined $stdin_sql)
-	{
-		$sql = 'SELECT exec_run(' . sql_literal(encode_json_text($request))
-		  . "::jsonb || jsonb_build_object('stdin_json', $stdin_sql))";
-	}
+	my $sql =
+	  defined $stdin_sql
+	  ? exec_sql_with_stdin($request, $stdin_sql)
+	  : exec_sql($request);
 
 	my ($out, $err, $elapsed) = $session->timed_query($sql, 60);
 	my $detail = error_detail_of($err);

@@ -16,7 +16,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ExecJsonTest;
 
-my $node = start_node('backend_kill');
+# The test framework turns restart_after_crash off; this test needs it.
+my $node = start_node('backend_kill', 'restart_after_crash = on');
 
 # start_program SESSION, TAG, ARGV -- start xjtool with ARGV in SESSION;
 # returns the pid of the program (a child of the session's backend).

@@ -30,7 +30,7 @@ use Test::More;
 
 our @EXPORT = qw(
   test_dir xjtool_path ok_path start_node unique_tag
-  xj_request sql_literal exec_sql decode_json_text encode_json_text
+  xj_request sql_literal exec_sql exec_sql_with_stdin decode_json_text encode_json_text
   tagged_pids wait_until_tagged wait_tagged_gone proc_stat child_of
   zombie_children wait_no_zombies assert_no_leftovers
   error_detail_of error_code_of sqlstate_of now_s elapsed_ms $HANG_SECS
@@ -39,7 +39,8 @@ our @EXPORT = qw(
 # The generous bound that catches a hang; never a performance assertion.
 our $HANG_SECS = 5;
 
-my $json = JSON::PP->new->canonical(1);
+# Perl strings in the tests are characters; JSON text on the wire is UTF-8.
+my $json = JSON::PP->new->utf8->canonical(1);
 
 # test_dir -- where install-test-programs put the programs.
 sub test_dir
@@ -83,14 +84,15 @@ sub unique_tag
 sub encode_json_text { return $json->encode($_[0]); }
 sub decode_json_text { return $json->decode($_[0]); }
 
-# xj_request ARGV_ARRAYREF, %FIELDS -- a run_program_v1 request for xjtool.
+# xj_request ARGV_ARRAYREF, %FIELDS -- a run_program_v1 request for xjtool
+# (argv entries are sent as strings even when they are Perl numbers).
 sub xj_request
 {
 	my ($argv, %fields) = @_;
 	return {
 		kind => 'run_program_v1',
 		program_path => xjtool_path(),
-		argv => $argv,
+		argv => [ map { "$_" } @$argv ],
 		%fields,
 	};
 }
@@ -110,6 +112,17 @@ sub exec_sql
 	return 'SELECT exec_run('
 	  . sql_literal(encode_json_text($request))
 	  . '::jsonb)';
+}
+
+# exec_sql_with_stdin REQUEST, STDIN_SQL -- like exec_sql, with the SQL
+# expression STDIN_SQL as stdin_json (large inputs are built by the server,
+# not sent through psql).
+sub exec_sql_with_stdin
+{
+	my ($request, $stdin_sql) = @_;
+	return 'SELECT exec_run('
+	  . sql_literal(encode_json_text($request))
+	  . "::jsonb || jsonb_build_object('stdin_json', $stdin_sql))";
 }
 
 # error_detail_of STDERR -- the parsed JSON of the DETAIL line psql
