@@ -10,29 +10,7 @@ CREATE EXTENSION execjson;
 SET execjson.allow_prefixes = '/tmp/execjson-test/bin';
 SELECT getdatabaseencoding();
 
-CREATE FUNCTION req(argv text[] DEFAULT '{}', extra jsonb DEFAULT '{}')
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_build_object('kind', 'run_program_v1',
-                            'program_path', '/tmp/execjson-test/bin/xjtool',
-                            'argv', to_jsonb(argv)) || extra
-$$;
-CREATE FUNCTION try(request jsonb) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hint text; ctx text; d jsonb;
-BEGIN
-  RETURN 'ok ' || exec_run(request)::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                          det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  IF st = '42501' AND det = '' THEN
-    RETURN st || ' ' || msg;           -- PostgreSQL's own privilege error
-  END IF;
-  d := det::jsonb;
-  RETURN st || ' ' || (d->>'code') || '/' || (d->>'category')
-         || CASE WHEN d->'retryable' <> 'false' THEN ' RETRYABLE' ELSE '' END
-         || ': ' || msg || ' ' || (d->'details')::text
-         || CASE WHEN hint <> '' THEN ' HINT: ' || hint ELSE '' END;
-END $$;
+\i sql/helpers.inc
 
 -- stdin_json is converted to UTF-8: e-acute (0xE9 in LATIN1) goes out as C3 A9
 SELECT exec_run(req(ARRAY['hexin'], jsonb_build_object('stdin_json', U&'caf\00e9'))) AS stdin_hex;

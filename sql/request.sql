@@ -4,35 +4,8 @@
 CREATE EXTENSION execjson;
 SET execjson.allow_prefixes = '/tmp/execjson-test/bin';
 
--- The test program: /tmp/execjson-test/bin/xjtool runs its argv as a script
--- (see test/programs/xjtool.c).  req() builds a request for it.
-CREATE FUNCTION req(argv text[] DEFAULT '{}', extra jsonb DEFAULT '{}')
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_build_object('kind', 'run_program_v1',
-                            'program_path', '/tmp/execjson-test/bin/xjtool',
-                            'argv', to_jsonb(argv)) || extra
-$$;
-
--- try() runs exec_run and shows how it ended: "ok" and the result, or
--- SQLSTATE, code/category, message and details of the error, taken from
--- its DETAIL parsed as JSON (so a DETAIL that is not JSON fails the test).
-CREATE FUNCTION try(request jsonb) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-  st text; msg text; det text; hint text; ctx text; d jsonb;
-BEGIN
-  RETURN 'ok ' || exec_run(request)::text;
-EXCEPTION WHEN OTHERS THEN
-  GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
-                          det = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  IF st = '42501' AND det = '' THEN
-    RETURN st || ' ' || msg;           -- PostgreSQL's own privilege error
-  END IF;
-  d := det::jsonb;
-  RETURN st || ' ' || (d->>'code') || '/' || (d->>'category')
-         || CASE WHEN d->'retryable' <> 'false' THEN ' RETRYABLE' ELSE '' END
-         || ': ' || msg || ' ' || (d->'details')::text
-         || CASE WHEN hint <> '' THEN ' HINT: ' || hint ELSE '' END;
-END $$;
+-- req() and try(): see sql/helpers.inc
+\i sql/helpers.inc
 
 -- errors as a client sees them: a fixed message, a JSON DETAIL
 SELECT exec_run('[]');
