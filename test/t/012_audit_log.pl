@@ -1,0 +1,135 @@
+# 012_audit_log.pl -- execjson.log_executions writes one LOG line per call
+# (role, canonical path, pid, duration, outcome, exit code or signal, byte
+# counts) and never argv, env values, stdin or output.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use ExecJsonTest;
+use Time::HiRes ();
+
+# log_statement = none: the test cluster logs every statement by default,
+# and statements hold requests.
+my $node = start_node('audit', "log_statement = none");
+my $secret = 'AUDITSECRET' . $$;
+
+# audit_lines_since OFFSET -- the parsed audit lines the log got after OFFSET.
+sub audit_lines_since
+{
+	my ($offset) = @_;
+	my $log = slurp_file($node->logfile);
+	my @lines;
+	for my $line (split /\n/, substr($log, $offset))
+	{
+		next unless $line =~ /LOG:\s+execjson call: (\{.*\})\s*$/;
+		push @lines, decode_json_text($1);
+	}
+	return @lines;
+}
+
+# run_logged SQL -- run SQL as the role "auditor" with logging on; returns
+# (psql's stderr, the audit lines it caused).
+sub run_logged
+{
+	my ($sql) = @_;
+	my $offset = -s $node->logfile;
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"SET execjson.log_executions = on; SET ROLE auditor; $sql");
+	# the logger writes asynchronously: wait for the line
+	my @lines;
+	for (1 .. 200)
+	{
+		@lines = audit_lines_since($offset);
+		last if @lines;
+		Time::HiRes::sleep(0.01);
+	}
+	return ($err, @lines);
+}
+
+$node->safe_psql('postgres', q{
+	CREATE ROLE auditor;
+	GRANT EXECUTE ON FUNCTION exec_run(jsonb), exec_try(jsonb) TO auditor;
+});
+
+# off by default: no line
+{
+	my $offset = -s $node->logfile;
+	$node->safe_psql('postgres',
+		exec_sql({ kind => 'run_program_v1', program_path => ok_path() }));
+	my @lines = audit_lines_since($offset);
+	is(scalar(@lines), 0, 'no audit line while execjson.log_executions is off');
+}
+
+# a success
+{
+	my ($err, @lines) = run_logged(exec_sql(xj_request(
+		[ 'drain', 'err', '7', 'print', '{"out": "' . $secret . '"}' ],
+		stdin_json => { in => $secret },
+		env => { SECRET_ENV => $secret })));
+	is(scalar(@lines), 1, 'success: one audit line');
+	my $l = $lines[0];
+	is($l->{role}, 'auditor', 'success: the role');
+	is($l->{program_path}, xjtool_path(), 'success: the canonical path');
+	like($l->{pid}, qr/^\d+$/, 'success: the child pid');
+	like($l->{duration_ms}, qr/^\d+$/, 'success: the duration');
+	is($l->{outcome}, 'ok', 'success: outcome ok');
+	is($l->{exit_code}, 0, 'success: exit code 0');
+	ok(!defined $l->{signal}, 'success: no signal');
+	is($l->{stdin_bytes}, length(encode_json_text({ in => $secret })),
+		'success: stdin bytes');
+	is($l->{stdout_bytes}, length('{"out": "' . $secret . '"}'),
+		'success: stdout bytes');
+	is($l->{stderr_bytes}, 7, 'success: stderr bytes');
+}
+
+# a failure: exit code, then a signal, then an error before any spawn
+{
+	my ($err, @lines) = run_logged(exec_sql(xj_request([ 'exit', '3' ])));
+	is($lines[0]{outcome}, 'exec_failed', 'exit 3: outcome exec_failed');
+	is($lines[0]{exit_code}, 3, 'exit 3: the exit code');
+
+	($err, @lines) = run_logged(exec_sql(xj_request([ 'kill', '9' ])));
+	is($lines[0]{signal}, 9, 'killed: the signal');
+	ok(!defined $lines[0]{exit_code}, 'killed: no exit code');
+
+	($err, @lines) = run_logged(exec_sql(
+		{ kind => 'run_program_v1', program_path => '/etc/' . $secret }));
+	is($lines[0]{outcome}, 'exec_program_not_allowed', 'not allowed: the outcome');
+	ok(!defined $lines[0]{program_path}, 'not allowed: no canonical path');
+	ok(!defined $lines[0]{pid}, 'not allowed: no pid');
+}
+
+# exec_try logs like exec_run, and a cancel is logged with its SQLSTATE
+{
+	my ($err, @lines) = run_logged('SELECT exec_try('
+		  . sql_literal(encode_json_text(xj_request([ 'exit', '4' ])))
+		  . ')');
+	is($lines[0]{outcome}, 'exec_failed', 'exec_try: logged');
+
+	($err, @lines) = run_logged("SET statement_timeout = '200ms'; "
+		  . exec_sql(xj_request([ 'sleep', '10000' ])));
+	is($lines[0]{outcome}, 'error:57014', 'statement_timeout: error:57014');
+}
+
+# the whole log: never argv, env values, stdin or output, and no STATEMENT
+# line after execjson's own errors (the statement holds the request)
+my $log = slurp_file($node->logfile);
+unlike($log, qr/\Q$secret\E/, 'the secret is nowhere in the server log');
+like($log, qr/ERROR:  program exited with non-zero status/,
+	'execjson errors are logged');
+unlike($log, qr/ERROR:  program exited with non-zero status\n[^\n]*STATEMENT:/,
+	'but without the statement');
+
+# only a superuser may turn it on or off
+my ($ret, $out, $err) = $node->psql('postgres',
+	"LOAD 'execjson'; SET ROLE auditor; SET execjson.log_executions = off");
+like($err, qr/permission denied to set parameter/,
+	'an ordinary role cannot turn the audit log off');
+
+$node->stop;
+done_testing();
