@@ -74,13 +74,32 @@ child_exec(ChildArgs *args)
 	 * Every signal back to its default disposition.  The signals stay
 	 * blocked (the parent blocked them all before vfork) until the mask is
 	 * emptied just before execve(), so no backend handler can run here.
-	 * sigaction() on SIGKILL, SIGSTOP and libc-internal signals fails
-	 * harmlessly.
+	 * sigaction() on SIGKILL and SIGSTOP fails harmlessly.
 	 */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
-		(void) sigaction(sig, &dfl, NULL);
+	{
+		if (sigaction(sig, &dfl, NULL) == 0 || sig == SIGKILL || sig == SIGSTOP)
+			continue;
+#if defined(__linux__) && defined(SYS_rt_sigaction)
+
+		/*
+		 * glibc's sigaction() refuses the signals glibc reserves (32 and 33),
+		 * yet a server can inherit them ignored -- one started by GNU make
+		 * 4.3 on Debian 12 does -- and "ignored" survives execve().  The
+		 * kernel's sigaction, all zeros, is SIG_DFL with no flags and an
+		 * empty mask, whatever its layout.
+		 */
+		{
+			unsigned long kernel_sa[8];
+
+			memset(kernel_sa, 0, sizeof(kernel_sa));
+			(void) syscall(SYS_rt_sigaction, sig, kernel_sa, NULL,
+						   (size_t) (NSIG - 1) / 8);
+		}
+#endif
+	}
 
 	if (setpgid(0, 0) != 0)
 		goto fail;
