@@ -21,7 +21,8 @@ my $control = ExecJsonTest::Session->new($node);
 
 # sleeper_argv TAG, %opts -- a program that sleeps a minute; with
 # ignore_signals it ignores SIGINT, SIGTERM, SIGHUP, SIGQUIT; with
-# grandchild it first forks a child that sleeps a minute holding the pipes.
+# grandchild it first forks a child that sleeps a minute holding the pipes;
+# with big_stdin it gets 1 MiB of stdin it never reads.
 sub sleeper_argv
 {
 	my ($tag, %opts) = @_;
@@ -37,10 +38,13 @@ sub sleeper_argv
 sub start_sleeper
 {
 	my ($tag, %opts) = @_;
+	my $request = xj_request(sleeper_argv($tag, %opts), timeout_ms => 120000);
 	my $mark = $victim->start_query(
-		exec_sql(xj_request(sleeper_argv($tag, %opts), timeout_ms => 120000)));
+		$opts{big_stdin}
+		? exec_sql_with_stdin($request, "repeat('a', 1024 * 1024 - 2)")
+		: exec_sql($request));
 	my @pids = wait_until_tagged($tag, $opts{grandchild} ? 2 : 1, 30);
-	BAIL_OUT("program of $tag did not start: $victim->{err}") unless @pids;
+	BAIL_OUT("program of $tag did not start: " . $victim->stderr) unless @pids;
 	return ($mark, child_of($victim->backend_pid, @pids));
 }
 
@@ -109,6 +113,8 @@ cancel_case('cancel of a program ignoring SIGINT and SIGTERM',
 	ignore_signals => 1);
 cancel_case('cancel of a program with a grandchild holding its pipes',
 	ignore_signals => 1, grandchild => 1);
+cancel_case('cancel while 1 MiB of stdin waits to be written',
+	ignore_signals => 1, big_stdin => 1);
 statement_timeout_case('statement_timeout of a sleeping program');
 statement_timeout_case('statement_timeout of a program ignoring signals',
 	ignore_signals => 1);

@@ -32,7 +32,7 @@ our @EXPORT = qw(
   test_dir xjtool_path ok_path start_node unique_tag
   xj_request sql_literal exec_sql exec_sql_with_stdin decode_json_text encode_json_text
   tagged_pids wait_until_tagged wait_tagged_gone proc_stat child_of
-  zombie_children wait_no_zombies assert_no_leftovers
+  node_postgres_pids zombie_children wait_no_zombies assert_no_leftovers
   error_detail_of error_code_of sqlstate_of now_s elapsed_ms $HANG_SECS
 );
 
@@ -366,6 +366,9 @@ sub new
 
 # backend_pid -- the pid of the session's backend.
 sub backend_pid { return $_[0]->{pid}; }
+
+# stderr -- what psql wrote to stderr since the current query was sent.
+sub stderr { return $_[0]->{err}; }
 
 # start_query SQL -- start SQL (with a trailing end mark) without waiting.
 # Returns the mark to wait for.
