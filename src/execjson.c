@@ -17,6 +17,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "compat.h"
 #include "errors.h"
@@ -63,11 +64,12 @@ _PG_init(void)
 							   execjson_assign_allow_prefixes,
 							   NULL);
 
+	/* stdin and stdout are held in memory: at most one allocation (1 GB). */
 	DefineCustomIntVariable("execjson.max_stdin_bytes",
 							"Largest serialized stdin_json exec_run writes to a program.",
 							NULL,
 							&execjson_max_stdin_bytes,
-							1024 * 1024, 0, INT_MAX,
+							1024 * 1024, 0, MaxAllocSize - 1,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
@@ -76,7 +78,7 @@ _PG_init(void)
 							"Largest stdout exec_run accepts from a program; more kills it.",
 							NULL,
 							&execjson_max_stdout_bytes,
-							1024 * 1024, 0, INT_MAX,
+							1024 * 1024, 0, MaxAllocSize - 1,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
