@@ -323,13 +323,18 @@ main(int argc, char **argv)
 		{
 			volatile unsigned long n = 0;
 
+			/* (void) n: GCC 16 warns about a volatile set but never read */
 			for (;;)
+			{
 				n++;
+				(void) n;
+			}
 		}
 		else if (strcmp(cmd, "alloc") == 0)
 		{
 			size_t		size = (size_t) atol(arg) * 1024 * 1024;
-			char	   *p = malloc(size);
+			/* volatile: GCC 16 elides a malloc whose memory is never read */
+			char	   *volatile p = malloc(size);
 
 			if (p)
 				memset(p, 1, size);

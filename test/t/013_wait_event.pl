@@ -23,7 +23,7 @@ my $mark = $worker->start_query(
 my @pids = wait_until_tagged($tag, 1, 30);
 is(scalar(@pids), 1, 'the program runs');
 
-my $expected = $node->pg_version >= 17 ? 'Extension|ExecJsonProgram' : 'Extension|Extension';
+my $expected = $control->query_value('SHOW server_version_num') >= 170000 ? 'Extension|ExecJsonProgram' : 'Extension|Extension';
 my $seen = '';
 for (1 .. 500)
 {
