@@ -33,10 +33,33 @@ append_escaped(StringInfo out, const char *s, int len)
 	static const char hex[] = "0123456789abcdef";
 	const char *end = s + len;
 	const char *run = s;		/* start of bytes not yet copied */
+	const char *p;
+
+	/* The common case, nothing to escape: one check for room, one copy. */
+	for (p = s; p < end; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	if (p == end)
+	{
+		char	   *dst;
+
+		enlargeStringInfo(out, len + 2);
+		dst = out->data + out->len;
+		dst[0] = '"';
+		memcpy(dst + 1, s, len);
+		dst[len + 1] = '"';
+		out->len += len + 2;
+		out->data[out->len] = '\0';
+		return;
+	}
 
 	enlargeStringInfo(out, len + 2);
 	out->data[out->len++] = '"';
-	for (; s < end; s++)
+	for (s = p; s < end; s++)
 	{
 		unsigned char c = (unsigned char) *s;
 		char		esc[6];

@@ -42,6 +42,18 @@
 #define READS_PER_WAKEUP 16
 
 /*
+ * stdout is read straight into its buffer, which starts small and grows
+ * geometrically, keeping at least this much room for a read: a small answer
+ * then costs no large allocation.  (A 64 kB palloc is a malloc of its own;
+ * freeing it trims the heap with brk(), which, once a vfork() child has run
+ * on another CPU with the backend's memory map, flushes TLBs there.)
+ */
+#define STDOUT_MIN_ROOM 4096
+
+/* stderr is drained and dropped into one buffer for the backend's life. */
+static char stderr_scratch[READ_CHUNK];
+
+/*
  * Without a pidfd (kernels before 5.3, other systems) the child's exit is
  * polled with waitid() at this interval, or at the short one once both
  * output pipes are at EOF and the exit is near.
@@ -91,7 +103,7 @@ close_fd(int *fd)
 }
 
 /*
- * kill_and_reap -- SIGKILL the child's process group and reap the child.
+ * reap -- reap the child, SIGKILLing its process group first when kill_first.
  *
  * The group is killed before the leader is reaped: while the leader is
  * not reaped its pid, and so the group id, cannot be reused.  waitpid()
@@ -99,14 +111,14 @@ close_fd(int *fd)
  * Returns the wait status.
  */
 static int
-kill_and_reap(void)
+reap(bool kill_first)
 {
 	int			status = 0;
 
 	if (active.pid > 0)
 	{
-		(void) kill(-active.pid, SIGKILL);
-		(void) kill(active.pid, SIGKILL);
+		if (kill_first && kill(-active.pid, SIGKILL) != 0)
+			(void) kill(active.pid, SIGKILL);
 		while (waitpid(active.pid, &status, 0) < 0 && errno == EINTR)
 			;
 		active.pid = -1;
@@ -115,6 +127,9 @@ kill_and_reap(void)
 	}
 	return status;
 }
+
+/* kill_and_reap -- SIGKILL the child's process group and reap the child. */
+#define kill_and_reap() reap(true)
 
 /*
  * release_all -- kill and reap the child, close every fd, free the wait
@@ -200,12 +215,14 @@ make_pipe(int *read_end, int *write_end)
 	return *read_end >= 0 && *write_end >= 0;
 }
 
+/*
+ * set_nonblocking -- make one of our pipe ends non-blocking.  A fresh pipe
+ * end has no other status flag to keep, so no F_GETFL first.
+ */
 static bool
 set_nonblocking(int fd)
 {
-	int			flags = fcntl(fd, F_GETFL);
-
-	return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+	return fcntl(fd, F_SETFL, O_NONBLOCK) == 0;
 }
 
 /*
@@ -267,7 +284,6 @@ typedef struct CallState
 	int			stdin_len;
 	int			stdin_off;
 	ExecOutcome *outcome;
-	char	   *stderr_scratch;
 	bool		set_dirty;		/* the set of open fds changed */
 } CallState;
 
@@ -326,11 +342,15 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		room = Min((int64) READ_CHUNK, (int64) cap + 1 - have);
 		if (is_stdout)
 		{
-			enlargeStringInfo(&cs->outcome->stdout_buf, (int) room);
-			dest = cs->outcome->stdout_buf.data + cs->outcome->stdout_buf.len;
+			StringInfo	buf = &cs->outcome->stdout_buf;
+
+			if (buf->maxlen - buf->len - 1 < STDOUT_MIN_ROOM)
+				enlargeStringInfo(buf, Max(buf->len, STDOUT_MIN_ROOM));
+			room = Min(room, (int64) (buf->maxlen - buf->len - 1));
+			dest = buf->data + buf->len;
 		}
 		else
-			dest = cs->stderr_scratch;
+			dest = stderr_scratch;
 
 		n = read(*fd, dest, room);
 		if (n > 0)
@@ -390,7 +410,9 @@ build_wait_set(void)
 	}
 	active.set = execjson_create_wait_event_set(6);
 	AddWaitEventToSet(active.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(active.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	/* As WaitLatch() does: a single-user backend has no postmaster. */
+	if (IsUnderPostmaster)
+		AddWaitEventToSet(active.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	if (active.stdin_fd >= 0)
 		AddWaitEventToSet(active.set, WL_SOCKET_WRITEABLE, active.stdin_fd, NULL, TAG_STDIN);
 	if (active.stdout_fd >= 0)
@@ -562,7 +584,6 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 	cs.stdin_len = stdin_len;
 	cs.stdin_off = 0;
 	cs.outcome = outcome;
-	cs.stderr_scratch = NULL;
 	cs.set_dirty = false;
 
 	PG_TRY();
@@ -572,7 +593,6 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 		/* Most stdin fits the pipe: write it before the first wait. */
 		write_stdin(&cs);
 
-		cs.stderr_scratch = palloc(READ_CHUNK);
 		wait_for_exit(&cs, timeout_ms);
 
 		/*
@@ -588,14 +608,11 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 		}
 		read_output(&cs, true, true);
 		read_output(&cs, false, true);
-		outcome->wait_status = kill_and_reap();
+		outcome->wait_status = reap(false);
 	}
 	PG_FINALLY();
 	{
 		release_all(true);
 	}
 	PG_END_TRY();
-
-	if (cs.stderr_scratch)
-		pfree(cs.stderr_scratch);
 }
