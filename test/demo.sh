@@ -24,7 +24,7 @@ CREATE EXTENSION execjson;
 ALTER SYSTEM SET execjson.allow_prefixes = '$EXECJSON_TEST_DIR/bin';
 SELECT pg_reload_conf();
 CREATE ROLE app LOGIN;
-GRANT EXECUTE ON FUNCTION exec_run(jsonb) TO app;
+GRANT EXECUTE ON FUNCTION exec_run(jsonb), exec_try(jsonb) TO app;
 \c - app
 -- a program that echoes its stdin: JSON in, JSON out
 SELECT exec_run('{"kind": "run_program_v1",
@@ -47,6 +47,11 @@ SELECT exec_run('{"kind": "run_program_v1", "program_path": "/bin/sh",
 SELECT exec_run('{"kind": "run_program_v1",
                   "program_path": "$EXECJSON_TEST_DIR/bin/xjtool",
                   "argv": ["sleep", "10000"], "timeout_ms": 300}');
+-- exec_try: errors as values, so one failing row does not abort the query
+SELECT n, exec_try(jsonb_build_object('kind', 'run_program_v1',
+         'program_path', '$EXECJSON_TEST_DIR/bin/xjtool',
+         'argv', jsonb_build_array('print', n::text, 'exit', (n % 2)::text))) AS result
+FROM generate_series(1, 3) AS n;
 -- the policy is the DBA's: an application role cannot widen it
 SET execjson.allow_prefixes = '/';
 SQL
