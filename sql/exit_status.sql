@@ -38,6 +38,13 @@ SELECT try(req(ARRAY['print', '   ']));
 \set SHOW_CONTEXT always
 SELECT exec_run(req(ARRAY['print', '{"a": secret-token-1234}']));
 SELECT exec_run(req(ARRAY['print', '"secret\u0000token"']));
+-- no CONTEXT either: a PL/pgSQL statement line would quote the request
+DO $$ BEGIN PERFORM exec_run('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/xjtool", "argv": ["exit", "3"], "stdin_json": "secret-payload-5678"}'); END $$;
+DO $$ BEGIN EXECUTE format('SELECT exec_run(%L)', '{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/xjtool", "argv": ["exit", "3"], "stdin_json": "secret-payload-5678"}'); END $$;
+-- nor for PostgreSQL's own errors on the way out of exec_run (a cancel)
+SET statement_timeout = '200ms';
+DO $$ BEGIN PERFORM exec_run('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/xjtool", "argv": ["sleep", "5000"], "stdin_json": "secret-payload-5678"}'); END $$;
+RESET statement_timeout;
 \set SHOW_CONTEXT errors
 -- input the JSON lexer passes but jsonb refuses
 SELECT try(req(ARRAY['print', '"secret\u0000token"']));

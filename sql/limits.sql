@@ -14,6 +14,12 @@ SELECT try(req(ARRAY['exit', '5'], jsonb_build_object('stdin_json', repeat('a', 
 -- the cap counts UTF-8 bytes: 49 two-byte characters are 100 bytes
 SELECT try(req(ARRAY['drain', 'print', '"read"'], jsonb_build_object('stdin_json', repeat(U&'\00e9', 49))));
 SELECT try(req(ARRAY['drain', 'print', '"read"'], jsonb_build_object('stdin_json', repeat(U&'\00e9', 50))));
+-- a large stdin_json is refused without being written out in full: the
+-- size counted when the cap was passed (a string is counted whole,
+-- escapes included) ...
+SELECT try(req(ARRAY['drain'], jsonb_build_object('stdin_json', repeat(E'\x01', 1000000))));
+-- ... and the rest of a container is not counted
+SELECT try(req(ARRAY['drain'], jsonb_build_object('stdin_json', jsonb_build_array(repeat('a', 60), repeat('b', 60), repeat('c', 60)))));
 RESET execjson.max_stdin_bytes;
 
 -- max_stdout_bytes: exactly N bytes pass, N + 1 do not

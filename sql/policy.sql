@@ -46,6 +46,9 @@ SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/outsi
 SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/outside/xjtool"}');
 SELECT try('{"kind": "run_program_v1", "program_path": "/etc/passwd"}');
 SELECT try('{"kind": "run_program_v1", "program_path": "/etc/no-such-file"}');
+-- nor through a symlinked directory inside the prefix that leads out
+SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/outside-dir/no-such-program"}');
+SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/outside-dir/xjtool"}');
 -- nor through ".." from inside the prefix
 SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/../outside/no-such-program"}');
 SELECT try('{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/../../../etc/no-such-file"}');

@@ -187,8 +187,8 @@ exec_error_sqlstate(ExecErrorCode code)
  *
  * details may be NULL for an empty details object.  Does not return.
  *
- * The statement is left out of the server log (errhidestmt): it holds the
- * request, and errors never carry request payload.  The error is also
+ * The statement (errhidestmt) and the context are left out: either may
+ * hold the request, and errors never carry request payload.  The error is also
  * remembered in exec_last_error, for exec_try() to turn into a value.
  */
 void
@@ -218,11 +218,18 @@ exec_raise_msg(ExecErrorCode code, const char *message,
 	exec_last_error.message = message ? message : info->message;
 	exec_last_error.details = details ? details->buf.data : "{}";
 
+	/*
+	 * No CONTEXT either: the callers' context lines (a PL/pgSQL "SQL
+	 * statement" line, say) may quote the request.  PG_TRY and the
+	 * top-level error handler restore error_context_stack.
+	 */
+	error_context_stack = NULL;
 	ereport(ERROR,
 			(errcode(info->sqlstate),
 			 errmsg_internal("%s", exec_last_error.message),
 			 errdetail_internal("%s", detail.data),
-			 errhidestmt(true)));
+			 errhidestmt(true),
+			 errhidecontext(true)));
 	pg_unreachable();
 }
 

@@ -64,12 +64,16 @@ _PG_init(void)
 							   execjson_assign_allow_prefixes,
 							   NULL);
 
-	/* stdin and stdout are held in memory: at most one allocation (1 GB). */
+	/*
+	 * stdin and stdout are held in memory, in one allocation of at most
+	 * MaxAllocSize (1 GB), which must also hold one byte past the cap and a
+	 * terminating NUL.
+	 */
 	DefineCustomIntVariable("execjson.max_stdin_bytes",
 							"Largest serialized stdin_json exec_run writes to a program.",
 							NULL,
 							&execjson_max_stdin_bytes,
-							1024 * 1024, 0, MaxAllocSize - 1,
+							1024 * 1024, 0, MaxAllocSize - 2,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
@@ -78,7 +82,7 @@ _PG_init(void)
 							"Largest stdout exec_run accepts from a program; more kills it.",
 							NULL,
 							&execjson_max_stdout_bytes,
-							1024 * 1024, 0, MaxAllocSize - 1,
+							1024 * 1024, 0, MaxAllocSize - 2,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
@@ -278,6 +282,7 @@ exec_call(Jsonb *request)
 	ExecRequest req;
 	ExecSpawnSpec spec;
 	StringInfoData stdin_text;
+	int64		stdin_bytes;
 	ExecOutcome outcome;
 
 	exec_request_parse(request, &req);
@@ -285,15 +290,16 @@ exec_call(Jsonb *request)
 	exec_call_stats.program_path = spec.path;
 
 	initStringInfo(&stdin_text);
-	exec_stdin_serialize(&req.stdin_json, &stdin_text);
-	if (stdin_text.len > execjson_max_stdin_bytes)
+	stdin_bytes = exec_stdin_serialize(&req.stdin_json, &stdin_text,
+									   execjson_max_stdin_bytes);
+	if (stdin_bytes > execjson_max_stdin_bytes)
 	{
 		ExecErrorDetails details;
 
 		exec_details_init(&details);
 		exec_details_add_string(&details, "program_path", spec.path);
 		exec_details_add_int64(&details, "max_stdin_bytes", execjson_max_stdin_bytes);
-		exec_details_add_int64(&details, "stdin_bytes", stdin_text.len);
+		exec_details_add_int64(&details, "stdin_bytes", stdin_bytes);
 		exec_raise(EXEC_STDIN_TOO_LARGE, &details);
 	}
 
@@ -373,11 +379,14 @@ log_execution(instr_time start, const char *outcome)
 }
 
 /*
- * exec_call_logged -- exec_call, with the audit line when
- * execjson.log_executions is on.  Errors propagate unchanged.
+ * exec_call_guarded -- exec_call, with the audit line when
+ * execjson.log_executions is on, and with every error that propagates out
+ * of it -- execjson's own, and PostgreSQL's (a cancel, say) -- stripped of
+ * the STATEMENT and CONTEXT lines, which may quote the request.  The
+ * error is otherwise unchanged (a cancel stays 57014).
  */
 static Jsonb *
-exec_call_logged(Jsonb *request)
+exec_call_guarded(Jsonb *request)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	instr_time	start;
@@ -385,10 +394,8 @@ exec_call_logged(Jsonb *request)
 
 	memset(&exec_call_stats, 0, sizeof(exec_call_stats));
 	exec_last_error.raised = false;
-	if (!execjson_log_executions)
-		return exec_call(request);
-
 	INSTR_TIME_SET_CURRENT(start);
+
 	PG_TRY();
 	{
 		result = exec_call(request);
@@ -400,17 +407,24 @@ exec_call_logged(Jsonb *request)
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
 		FlushErrorState();
-		if (exec_last_error.raised &&
-			edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code))
-			log_execution(start, exec_error_code_name(exec_last_error.code));
-		else
-			log_execution(start, psprintf("error:%s",
-										  unpack_sql_state(edata->sqlerrcode)));
+		if (execjson_log_executions)
+		{
+			if (exec_last_error.raised &&
+				edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code))
+				log_execution(start, exec_error_code_name(exec_last_error.code));
+			else
+				log_execution(start, psprintf("error:%s",
+											  unpack_sql_state(edata->sqlerrcode)));
+		}
+		edata->hide_stmt = true;
+		edata->hide_ctx = true;
+		edata->context = NULL;
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
-	log_execution(start, "ok");
+	if (execjson_log_executions)
+		log_execution(start, "ok");
 	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */
 	return result;
 }
@@ -424,7 +438,7 @@ exec_call_logged(Jsonb *request)
 Datum
 exec_run(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_JSONB_P(exec_call_logged(PG_GETARG_JSONB_P(0)));
+	PG_RETURN_JSONB_P(exec_call_guarded(PG_GETARG_JSONB_P(0)));
 }
 
 /*
@@ -510,7 +524,7 @@ exec_try(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		result = ok_value(exec_call_logged(request));
+		result = ok_value(exec_call_guarded(request));
 	}
 	PG_CATCH();
 	{

@@ -66,7 +66,8 @@ extern char *exec_policy_resolve(const char *program_path);
 extern int	exec_program_open(const char *canonical, bool *is_script);
 
 /* jsontext.c */
-extern void exec_stdin_serialize(const JsonbValue *value, StringInfo out);
+extern int64 exec_stdin_serialize(const JsonbValue *value, StringInfo out,
+								  int max_bytes);
 extern Jsonb *exec_stdout_parse(StringInfo out, const char *program_path);
 
 /*

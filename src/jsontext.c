@@ -24,16 +24,83 @@
 #include "execjson.h"
 
 /*
+ * StdinText -- the JSON text being written, and the byte budget it must
+ * stay within.  Once a value would take it past the budget, writing stops:
+ * "over" is set and "total" is the size counted so far, that value
+ * included, so a huge stdin_json is refused without being written out.
+ */
+typedef struct StdinText
+{
+	StringInfo	out;
+	int64		budget;
+	bool		over;
+	int64		total;
+} StdinText;
+
+/*
+ * escaped_length -- the length of len bytes of s as a JSON string literal.
+ */
+static int64
+escaped_length(const char *s, int len)
+{
+	int64		n = 2;
+	int			i;
+
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
+			c == '\r' || c == '\t')
+			n += 2;
+		else if (c < 0x20)
+			n += 6;
+		else
+			n++;
+	}
+	return n;
+}
+
+/*
+ * check_budget -- note whether the text has gone past its budget.
+ */
+static inline void
+check_budget(StdinText *w)
+{
+	if (!w->over && w->out->len > w->budget)
+	{
+		w->over = true;
+		w->total = w->out->len;
+	}
+}
+
+/*
  * append_escaped -- append len bytes of s as a JSON string literal, with
- * the escapes PostgreSQL's escape_json() uses.
+ * the escapes PostgreSQL's escape_json() uses; or, if it would not fit the
+ * budget, only count it.
  */
 static void
-append_escaped(StringInfo out, const char *s, int len)
+append_escaped(StdinText *w, const char *s, int len)
 {
 	static const char hex[] = "0123456789abcdef";
+	StringInfo	out = w->out;
 	const char *end = s + len;
 	const char *run = s;		/* start of bytes not yet copied */
 	const char *p;
+
+	if (w->over)
+		return;
+	if ((int64) out->len + len + 2 > w->budget)
+	{
+		int64		n = escaped_length(s, len);
+
+		if ((int64) out->len + n > w->budget)
+		{
+			w->over = true;
+			w->total = out->len + n;
+			return;
+		}
+	}
 
 	/* The common case, nothing to escape: one check for room, one copy. */
 	for (p = s; p < end; p++)
@@ -113,8 +180,12 @@ append_escaped(StringInfo out, const char *s, int len)
  * append_scalar -- append one scalar jsonb value as JSON text.
  */
 static void
-append_scalar(StringInfo out, const JsonbValue *v)
+append_scalar(StdinText *w, const JsonbValue *v)
 {
+	StringInfo	out = w->out;
+
+	if (w->over)
+		return;
 	switch (v->type)
 	{
 		case jbvNull:
@@ -127,7 +198,7 @@ append_scalar(StringInfo out, const JsonbValue *v)
 				appendBinaryStringInfo(out, "false", 5);
 			break;
 		case jbvString:
-			append_escaped(out, v->val.string.val, v->val.string.len);
+			append_escaped(w, v->val.string.val, v->val.string.len);
 			break;
 		case jbvNumeric:
 			{
@@ -142,20 +213,22 @@ append_scalar(StringInfo out, const JsonbValue *v)
 		default:
 			elog(ERROR, "unexpected jsonb value type %d", (int) v->type);
 	}
+	check_budget(w);
 }
 
 /*
  * append_container -- append a jsonb array or object as compact JSON text.
  */
 static void
-append_container(StringInfo out, JsonbContainer *container)
+append_container(StdinText *w, JsonbContainer *container)
 {
+	StringInfo	out = w->out;
 	JsonbIterator *it = JsonbIteratorInit(container);
 	JsonbIteratorToken tok;
 	JsonbValue	v;
 	bool		first = true;	/* no comma before the next item */
 
-	while ((tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
+	while (!w->over && (tok = JsonbIteratorNext(&it, &v, false)) != WJB_DONE)
 	{
 		switch (tok)
 		{
@@ -176,7 +249,7 @@ append_container(StringInfo out, JsonbContainer *container)
 			case WJB_KEY:
 				if (!first)
 					appendStringInfoCharMacro(out, ',');
-				append_escaped(out, v.val.string.val, v.val.string.len);
+				append_escaped(w, v.val.string.val, v.val.string.len);
 				appendStringInfoCharMacro(out, ':');
 				first = true;	/* the value follows the colon directly */
 				break;
@@ -184,7 +257,7 @@ append_container(StringInfo out, JsonbContainer *container)
 			case WJB_ELEM:
 				if (!first)
 					appendStringInfoCharMacro(out, ',');
-				append_scalar(out, &v);
+				append_scalar(w, &v);
 				first = false;
 				break;
 			case WJB_END_ARRAY:
@@ -203,20 +276,36 @@ append_container(StringInfo out, JsonbContainer *container)
 }
 
 /*
- * exec_stdin_serialize -- write value into out as compact UTF-8 JSON text.
+ * exec_stdin_serialize -- write value into out as compact UTF-8 JSON text,
+ * as long as it stays within max_bytes.
  *
  * value is a scalar or a jbvBinary container, as the request iterator
- * hands it over.
+ * hands it over.  Returns the size of the text; if that is more than
+ * max_bytes, out holds only part of it and the size is the bytes counted
+ * when the budget was passed (in a database that is not UTF-8, possibly
+ * counted before conversion).
  */
-void
-exec_stdin_serialize(const JsonbValue *value, StringInfo out)
+int64
+exec_stdin_serialize(const JsonbValue *value, StringInfo out, int max_bytes)
 {
-	if (value->type == jbvBinary)
-		append_container(out, value->val.binary.data);
-	else
-		append_scalar(out, value);
+	StdinText	w;
+	bool		utf8 = (GetDatabaseEncoding() == PG_UTF8);
 
-	if (GetDatabaseEncoding() != PG_UTF8)
+	w.out = out;
+	/* Conversion to UTF-8 may grow the text: leave room, measure after. */
+	w.budget = utf8 ? max_bytes : (int64) max_bytes * 4;
+	w.over = false;
+	w.total = 0;
+
+	if (value->type == jbvBinary)
+		append_container(&w, value->val.binary.data);
+	else
+		append_scalar(&w, value);
+	check_budget(&w);
+	if (w.over)
+		return w.total;
+
+	if (!utf8)
 	{
 		char	   *converted = pg_server_to_any(out->data, out->len, PG_UTF8);
 
@@ -227,6 +316,7 @@ exec_stdin_serialize(const JsonbValue *value, StringInfo out)
 			pfree(converted);
 		}
 	}
+	return out->len;
 }
 
 /*

@@ -235,6 +235,53 @@ path_has_dot_components(const char *path)
 }
 
 /*
+ * missing_path_is_allowed -- for a path that does not resolve: would it lie
+ * under an allowed prefix once its longest existing ancestor is resolved?
+ *
+ * Without this, a symlink under a prefix that points elsewhere ("etc ->
+ * /etc") would let a caller tell missing files from existing ones there.
+ */
+static bool
+missing_path_is_allowed(const char *path)
+{
+	char		ancestor[PATH_MAX];
+	char		resolved[PATH_MAX];
+	size_t		len = strlen(path);
+
+	if (len >= sizeof(ancestor))
+		return false;
+	memcpy(ancestor, path, len + 1);
+
+	while (len > 0)
+	{
+		char	   *slash;
+		const char *rest;
+
+		/* Drop the last component. */
+		ancestor[len] = '\0';
+		slash = strrchr(ancestor, '/');
+		if (slash == NULL)
+			return false;
+		len = slash - ancestor;
+		rest = path + len;		/* "/x/y", what the ancestor leaves out */
+		*slash = '\0';
+
+		if (realpath(len > 0 ? ancestor : "/", resolved) != NULL)
+		{
+			size_t		rlen = strlen(resolved);
+
+			if (rlen == 1)		/* "/": do not double the slash */
+				rlen = 0;
+			if (rlen + strlen(rest) >= sizeof(resolved))
+				return false;
+			strcpy(resolved + rlen, rest);
+			return path_is_allowed(resolved);
+		}
+	}
+	return false;
+}
+
+/*
  * exec_policy_resolve -- resolve program_path and check it against policy.
  *
  * Returns the canonical path (palloc'd) of a program the server may run,
@@ -250,11 +297,13 @@ exec_policy_resolve(const char *program_path)
 	if (realpath(program_path, canonical) == NULL)
 	{
 		/*
-		 * Does not resolve.  Say "missing" only inside the allow-list, so
-		 * the error tells nothing about files outside it.
+		 * Does not resolve.  Say "missing" only inside the allow-list, as
+		 * written and once what exists of it is resolved, so the error
+		 * tells nothing about files outside it.
 		 */
 		if (!path_has_dot_components(program_path) &&
-			path_is_allowed(program_path))
+			path_is_allowed(program_path) &&
+			missing_path_is_allowed(program_path))
 			exec_raise(EXEC_PROGRAM_MISSING, NULL);
 		exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
 	}
@@ -285,7 +334,8 @@ open_no_symlinks(const char *path, int flags)
 	how.flags = flags;
 	how.resolve = RESOLVE_NO_SYMLINKS;
 	fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOSYS)
+	/* No openat2 (before Linux 5.6, or a seccomp filter): fall back. */
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 		return fd;
 #endif
 	/* Before Linux 5.6: at least the last component must not be a symlink. */

@@ -118,10 +118,6 @@ child_exec(ChildArgs *args)
 	if (chdir("/") != 0)
 		goto fail;
 
-	for (i = 0; i < spec->nlimits; i++)
-		if (setrlimit(spec->limits[i].resource, &args->limits[i]) != 0)
-			goto fail;
-
 	/* The pipes become 0, 1, 2 (dup2 clears their close-on-exec flag). */
 	for (i = 0; i < 3; i++)
 		if (dup2(spec->fds[i], i) < 0)
@@ -147,6 +143,14 @@ child_exec(ChildArgs *args)
 			(void) close(fd);
 	}
 
+	/*
+	 * Resource limits last: a low RLIMIT_NOFILE must not stop the fd moves
+	 * above; fds already open stay valid.
+	 */
+	for (i = 0; i < spec->nlimits; i++)
+		if (setrlimit(spec->limits[i].resource, &args->limits[i]) != 0)
+			goto fail;
+
 	if (sigprocmask(SIG_SETMASK, &args->empty_mask, NULL) != 0)
 		goto fail;
 
@@ -155,7 +159,8 @@ child_exec(ChildArgs *args)
 	{
 		syscall(SYS_execveat, CHILD_EXEC_FD, "", spec->argv, spec->envp,
 				AT_EMPTY_PATH);
-		if (errno != ENOSYS)
+		/* No execveat (old kernel, or a seccomp filter): by path, then. */
+		if (errno != ENOSYS && errno != EPERM)
 			goto fail;
 	}
 #endif

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 
@@ -81,16 +82,30 @@ typedef struct ActiveChild
 	int			child_fds[3];	/* child's ends, until spawned */
 	int			exec_fd;		/* the program file, until spawned */
 	WaitEventSet *set;
+	bool		reap_failed;	/* waitpid() failed: the status is unknown */
 } ActiveChild;
 
-static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, -1, NULL};
+static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, -1, NULL, false};
 
 ExecCallStats exec_call_stats;
 
 static bool exit_callback_registered = false;
 
 /*
- * close_fd -- close *fd if open and mark it closed.
+ * track_fd -- tell fd.c about an fd the call opened (it then keeps the
+ * backend's total under max_files_per_process by closing cached files).
+ * Returns fd; -1 is passed through.
+ */
+static int
+track_fd(int fd)
+{
+	if (fd >= 0)
+		ReserveExternalFD();
+	return fd;
+}
+
+/*
+ * close_fd -- close a tracked *fd if open and mark it closed.
  */
 static void
 close_fd(int *fd)
@@ -98,6 +113,7 @@ close_fd(int *fd)
 	if (*fd >= 0)
 	{
 		close(*fd);
+		ReleaseExternalFD();
 		*fd = -1;
 	}
 }
@@ -119,8 +135,15 @@ reap(bool kill_first)
 	{
 		if (kill_first && kill(-active.pid, SIGKILL) != 0)
 			(void) kill(active.pid, SIGKILL);
-		while (waitpid(active.pid, &status, 0) < 0 && errno == EINTR)
-			;
+		while (waitpid(active.pid, &status, 0) < 0)
+		{
+			if (errno != EINTR)
+			{
+				/* Cannot happen unless SIGCHLD is ignored: no status. */
+				active.reap_failed = true;
+				break;
+			}
+		}
 		active.pid = -1;
 		exec_call_stats.reaped = true;
 		exec_call_stats.wait_status = status;
@@ -210,8 +233,8 @@ make_pipe(int *read_end, int *write_end)
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return false;
-	*read_end = fd_above_stdio(fds[0]);
-	*write_end = fd_above_stdio(fds[1]);
+	*read_end = track_fd(fd_above_stdio(fds[0]));
+	*write_end = track_fd(fd_above_stdio(fds[1]));
 	return *read_end >= 0 && *write_end >= 0;
 }
 
@@ -344,8 +367,10 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		{
 			StringInfo	buf = &cs->outcome->stdout_buf;
 
+			/* Grow geometrically, but never past cap + 1 bytes. */
 			if (buf->maxlen - buf->len - 1 < STDOUT_MIN_ROOM)
-				enlargeStringInfo(buf, Max(buf->len, STDOUT_MIN_ROOM));
+				enlargeStringInfo(buf, (int) Min((int64) Max(buf->len, STDOUT_MIN_ROOM),
+												 (int64) cap + 1 - buf->len));
 			room = Min(room, (int64) (buf->maxlen - buf->len - 1));
 			dest = buf->data + buf->len;
 		}
@@ -519,7 +544,8 @@ start_child(ExecSpawnSpec *spec)
 	pid_t		pid;
 	int			i;
 
-	active.exec_fd = fd_above_stdio(exec_program_open(spec->path, &is_script));
+	active.exec_fd = track_fd(fd_above_stdio(exec_program_open(spec->path,
+																&is_script)));
 	if (active.exec_fd < 0)
 	{
 		/* It was there a moment ago: the path changed under us. */
@@ -554,7 +580,7 @@ start_child(ExecSpawnSpec *spec)
 		raise_internal(spec->path);
 
 #ifdef SYS_pidfd_open
-	active.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	active.pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
 #endif
 }
 
@@ -575,6 +601,7 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 	CallState	cs;
 
 	Assert(active.pid < 0);
+	active.reap_failed = false;
 
 	memset(outcome, 0, sizeof(*outcome));
 	initStringInfo(&outcome->stdout_buf);
@@ -609,6 +636,8 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 		read_output(&cs, true, true);
 		read_output(&cs, false, true);
 		outcome->wait_status = reap(false);
+		if (active.reap_failed)
+			raise_internal(spec->path);
 	}
 	PG_FINALLY();
 	{

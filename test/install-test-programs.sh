@@ -10,6 +10,7 @@
 #   DIR/bin/subdir/           a directory
 #   DIR/bin/link-outside      symlink inside the prefix to a program outside
 #   DIR/bin/dangling          symlink inside the prefix to nothing
+#   DIR/bin/outside-dir       symlink inside the prefix to DIR/outside
 #   DIR/outside/link-inside   symlink outside the prefix to bin/xjtool
 #   DIR/outside/xjtool        a program outside the prefix
 #   DIR/binfoo/xjtool         a program in a sibling whose name extends "bin"
@@ -32,6 +33,7 @@ printf 'this is not a program\n' >"$dir/bin/garbage"
 chmod 755 "$dir/bin/garbage"
 ln -s "$(readlink -f /bin/true)" "$dir/bin/link-outside"
 ln -s "$dir/bin/no-such-program" "$dir/bin/dangling"
+ln -s "$dir/outside" "$dir/bin/outside-dir"
 ln -s "$dir/bin/xjtool" "$dir/outside/link-inside"
 ln -s "$dir/bin" "$dir/bin-link"
 printf '#!/bin/sh\nprintf "{\\"script\\": \\"%%s\\", \\"args\\": %%d}" "$1" "$#"\n' >"$dir/bin/script"
