@@ -40,7 +40,7 @@ install_packages() {
 
 # install_base_deps -- what building and testing execjson needs.
 install_base_deps() {
-	install_packages gcc make libc6-dev perl libipc-run-perl procps \
+	install_packages gcc make libc6-dev perl libipc-run-perl procps strace \
 		"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
 	# Debian creates a "main" cluster on install; the tests do not use it.
 	if command -v pg_lsclusters >/dev/null &&
