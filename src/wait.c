@@ -9,13 +9,17 @@
  * postmaster death, with the call's timeout.  CHECK_FOR_INTERRUPTS() runs
  * on every wake-up, so query cancel, statement_timeout and
  * pg_terminate_backend act within milliseconds.  The pipes are
- * non-blocking: the backend never blocks outside that wait.
+ * non-blocking: the backend never blocks outside that wait, but for the
+ * waitpid() that reaps a child already SIGKILLed or exited.
  *
  * Whatever way the call ends -- normal exit, timeout, a stream over its
  * cap, cancel, an error, or a FATAL that skips PG_FINALLY -- the child's
  * whole process group is killed with SIGKILL and the child is reaped.
- * The only global state is ActiveChild, the one child a backend can have
- * at a time, so that the exit callback can find it.
+ *
+ * State kept across calls: "active", the resources of the one call a
+ * backend can run at a time, so that the exit callback can find them;
+ * exec_call_stats, what the audit line reports; and a scratch buffer
+ * stderr is drained into.
  *
  *-------------------------------------------------------------------------
  */
