@@ -1,0 +1,84 @@
+# 016_spawn_syscalls.pl -- how the backend starts a program, seen with
+# strace on the backend (skipped where strace cannot attach):
+#
+# - without duplicating its address space (SPEC 4.4): every process it
+#   creates during a call is a vfork() or a clone with CLONE_VM, never a
+#   plain fork();
+# - executing exactly the file it checked: the program file is opened
+#   without following symlinks and executed through that fd (execveat with
+#   AT_EMPTY_PATH), while a "#!" script is executed by its path.
+use strict;
+use warnings;
+
+use FindBin;
+use lib $FindBin::RealBin;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run ();
+use Time::HiRes ();
+use ExecJsonTest;
+
+my $strace = `command -v strace 2>/dev/null`;
+chomp $strace;
+plan skip_all => 'strace is not installed' unless $strace;
+
+my $node = start_node('no_fork');
+my $session = ExecJsonTest::Session->new($node);
+my $backend = $session->backend_pid;
+my $trace = $node->basedir . '/strace.out';
+
+my $tracer = IPC::Run::start(
+	[ $strace, '-f', '-e', 'trace=fork,vfork,clone,clone3,execve,execveat,openat2', '-o', $trace,
+		'-p', $backend ],
+	'>' => \my $out, '2>' => \my $err);
+# wait until strace is attached
+for (1 .. 500)
+{
+	last if $err =~ /attached/ || (-s $trace);
+	Time::HiRes::sleep(0.01);
+	$tracer->pump_nb;
+}
+if ($err !~ /attached/ && !-s $trace)
+{
+	$tracer->kill_kill;
+	plan skip_all => "strace cannot attach here: $err";
+}
+
+is($session->query_value(
+		exec_sql({ kind => 'run_program_v1', program_path => ok_path() })),
+	'{"ok": true}', 'a call runs under strace');
+my $script = test_dir() . '/bin/script';
+like($session->query_value(
+		exec_sql({ kind => 'run_program_v1', program_path => $script, argv => ['s'] })),
+	qr/"script": "s"/, 'a script runs under strace');
+$tracer->signal('INT');
+$tracer->finish;
+
+my @lines = split /\n/, slurp_file($trace);
+my @creations = grep { /\b(?:fork|vfork|clone3?)\(/ } @lines;
+ok(scalar(@creations) >= 1, 'the trace shows the program being started')
+  or diag(slurp_file($trace));
+my @copies = grep { !/\bvfork\(/ && !/CLONE_VM/ } @creations;
+is(join("\n", @copies), '', 'no process was created by copying the backend');
+
+my $ok = ok_path();
+my @by_fd = grep { /execveat\(\d+, "", \["\Q$ok\E"\].*AT_EMPTY_PATH/ } @lines;
+is(scalar(@by_fd), 1, 'the program is executed through the fd that was checked')
+  or diag(join("\n", grep { /exec/ } @lines));
+my @by_path = grep { /\bexecve\("\Q$ok\E"/ } @lines;
+is(scalar(@by_path), 0, 'the program is not executed by its path');
+SKIP:
+{
+	skip 'no openat2 on this kernel', 1
+	  unless grep { /openat2\(.*\Q$ok\E/ && !/ENOSYS/ } @lines;
+	ok((grep { /openat2\(.*\Q$ok\E.*RESOLVE_NO_SYMLINKS/ } @lines),
+		'the program file is opened without following symlinks');
+}
+ok((grep { /\bexecve\("\Q$script\E"/ } @lines),
+	'a script is executed by its path');
+
+$session->quit;
+$node->stop;
+done_testing();
