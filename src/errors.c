@@ -155,6 +155,18 @@ exec_details_add_null(ExecErrorDetails *details, const char *key)
 }
 
 /*
+ * exec_error_is_ours -- is edata, caught in PG_CATCH, the error
+ * exec_raise_msg() raised last (and not, say, a cancel)?  The caller
+ * clears exec_last_error.raised before the code it guards.
+ */
+bool
+exec_error_is_ours(const ErrorData *edata)
+{
+	return exec_last_error.raised && edata->elevel == ERROR &&
+		edata->sqlerrcode == exec_errors[exec_last_error.code].sqlstate;
+}
+
+/*
  * exec_error_code_name -- the stable code of an error, e.g. "exec_failed".
  */
 const char *

@@ -74,6 +74,8 @@ typedef struct ExecRaisedError
 
 extern ExecRaisedError exec_last_error;
 
+extern bool exec_error_is_ours(const ErrorData *edata);
+
 extern const char *exec_error_code_name(ExecErrorCode code);
 extern const char *exec_error_category(ExecErrorCode code);
 extern int	exec_error_sqlstate(ExecErrorCode code);

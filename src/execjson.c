@@ -409,8 +409,7 @@ exec_call_guarded(Jsonb *request)
 		FlushErrorState();
 		if (execjson_log_executions)
 		{
-			if (exec_last_error.raised &&
-				edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code))
+			if (exec_error_is_ours(edata))
 				log_execution(start, exec_error_code_name(exec_last_error.code));
 			else
 				log_execution(start, psprintf("error:%s",
@@ -532,8 +531,7 @@ exec_try(PG_FUNCTION_ARGS)
 
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
-		if (!(exec_last_error.raised && edata->elevel == ERROR &&
-			  edata->sqlerrcode == exec_error_sqlstate(exec_last_error.code)))
+		if (!exec_error_is_ours(edata))
 		{
 			FreeErrorData(edata);
 			PG_RE_THROW();

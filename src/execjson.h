@@ -101,19 +101,18 @@ typedef struct ExecOutcome
 	int			wait_status;	/* from waitpid() */
 	int			stdin_errno;	/* 0, EPIPE, or another write error */
 	StringInfoData stdout_buf;	/* everything the program wrote to stdout */
-	int64		stdin_bytes;	/* bytes written to stdin */
-	int64		stderr_bytes;	/* bytes read (and dropped) from stderr */
 } ExecOutcome;
 
 /*
  * ExecCallStats -- what the audit log line says about a call; kept up to
- * date by wait.c as the call goes, reset by exec_call_stats_reset().
+ * date by wait.c as the call goes (its byte counts are the ones wait.c
+ * enforces the caps with), reset by execjson.c at the start of each call.
  */
 typedef struct ExecCallStats
 {
 	const char *program_path;	/* canonical; NULL before resolution */
 	pid_t		pid;			/* 0 before spawn */
-	bool		reaped;
+	bool		reaped;			/* reaped, with a known status */
 	int			wait_status;	/* valid when reaped */
 	int64		stdin_bytes;
 	int64		stdout_bytes;

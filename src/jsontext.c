@@ -38,6 +38,15 @@ typedef struct StdinText
 } StdinText;
 
 /*
+ * needs_escape -- must byte c be escaped in a JSON string?
+ */
+static inline bool
+needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/*
  * escaped_length -- the length of len bytes of s as a JSON string literal.
  */
 static int64
@@ -107,7 +116,7 @@ append_escaped(StdinText *w, const char *s, int len)
 	{
 		unsigned char c = (unsigned char) *p;
 
-		if (c < 0x20 || c == '"' || c == '\\')
+		if (needs_escape(c))
 			break;
 	}
 	if (p == end)
@@ -132,7 +141,7 @@ append_escaped(StdinText *w, const char *s, int len)
 		char		esc[6];
 		int			esclen = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!needs_escape(c))
 			continue;
 
 		appendBinaryStringInfo(out, run, s - run);

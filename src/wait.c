@@ -149,14 +149,11 @@ reap(bool kill_first)
 			}
 		}
 		active.pid = -1;
-		exec_call_stats.reaped = true;
+		exec_call_stats.reaped = !active.reap_failed;
 		exec_call_stats.wait_status = status;
 	}
 	return status;
 }
-
-/* kill_and_reap -- SIGKILL the child's process group and reap the child. */
-#define kill_and_reap() reap(true)
 
 /*
  * release_all -- kill and reap the child, close every fd, free the wait
@@ -170,7 +167,7 @@ release_all(bool free_set)
 {
 	int			i;
 
-	kill_and_reap();
+	reap(true);
 	close_fd(&active.pidfd);
 	close_fd(&active.stdin_fd);
 	close_fd(&active.stdout_fd);
@@ -340,7 +337,6 @@ write_stdin(CallState *cs)
 		cs->outcome->stdin_errno = (n < 0) ? errno : EIO;
 		break;
 	}
-	cs->outcome->stdin_bytes = cs->stdin_off;
 	close_fd(&active.stdin_fd);
 	cs->set_dirty = true;
 }
@@ -364,7 +360,7 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		char	   *dest;
 		ssize_t		n;
 
-		have = is_stdout ? cs->outcome->stdout_buf.len : cs->outcome->stderr_bytes;
+		have = is_stdout ? cs->outcome->stdout_buf.len : exec_call_stats.stderr_bytes;
 		/* Read at most one byte past the cap: enough to know it is passed. */
 		room = Min((int64) READ_CHUNK, (int64) cap + 1 - have);
 		if (is_stdout)
@@ -391,10 +387,7 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 				exec_call_stats.stdout_bytes = cs->outcome->stdout_buf.len;
 			}
 			else
-			{
-				cs->outcome->stderr_bytes += n;
-				exec_call_stats.stderr_bytes = cs->outcome->stderr_bytes;
-			}
+				exec_call_stats.stderr_bytes += n;
 			if (have + n > cap)
 				raise_too_large(is_stdout, cs->program_path, cap, have + n);
 			continue;
@@ -483,7 +476,7 @@ wait_for_exit(CallState *cs, int timeout_ms)
 			ExecErrorDetails details;
 
 			/* Kill before building the error, so the report waits for nothing. */
-			kill_and_reap();
+			reap(true);
 			exec_details_init(&details);
 			exec_details_add_string(&details, "program_path", cs->program_path);
 			exec_details_add_int64(&details, "timeout_ms", timeout_ms);
@@ -632,11 +625,7 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 		 * wrote, then reap it.
 		 */
 		(void) kill(-active.pid, SIGKILL);
-		if (active.stdin_fd >= 0)
-		{
-			outcome->stdin_bytes = cs.stdin_off;
-			close_fd(&active.stdin_fd);
-		}
+		close_fd(&active.stdin_fd);
 		read_output(&cs, true, true);
 		read_output(&cs, false, true);
 		outcome->wait_status = reap(false);
