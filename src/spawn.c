@@ -39,6 +39,8 @@
 #include <sys/prctl.h>
 #endif
 
+#include "miscadmin.h"
+
 #include "compat.h"
 #include "execjson.h"
 
@@ -236,13 +238,24 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 	int			save_errno;
 	int			i;
 
+	/*
+	 * The highest fd the child closes when close_range() is missing.  A
+	 * backend's RLIMIT_NOFILE does not change, so it is read once.
+	 */
+	static int	max_fd = 0;
+
+	if (max_fd == 0)
+	{
+		max_fd = 1024;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			max_fd = (int) Min(rl.rlim_cur, (rlim_t) 65536);
+	}
+
 	args.spec = spec;
-	args.parent_pid = getpid();
+	args.parent_pid = MyProcPid;
 	args.exec_errno = 0;
 	sigemptyset(&args.empty_mask);
-	args.max_fd = 1024;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		args.max_fd = (int) Min(rl.rlim_cur, (rlim_t) 65536);
+	args.max_fd = max_fd;
 
 	/*
 	 * Limits: soft and hard alike, never above the current hard limit.  The
