@@ -10,6 +10,10 @@ SELECT proname, provolatile, proisstrict, proparallel, prorettype::regtype,
          SELECT 1 FROM aclexplode(proacl) a WHERE a.grantee = 0) AS public_revoked
 FROM pg_proc WHERE proname = 'exec_run';
 
+-- not a trusted extension: only a superuser may create it
+SELECT DISTINCT superuser, trusted FROM pg_available_extension_versions
+WHERE name = 'execjson';
+
 CREATE ROLE regress_execjson_user LOGIN;
 CREATE ROLE regress_execjson_other LOGIN;
 GRANT EXECUTE ON FUNCTION exec_run(jsonb) TO regress_execjson_user;
