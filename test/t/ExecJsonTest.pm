@@ -230,6 +230,21 @@ sub tagged_pids
 	return sort { $a <=> $b } @found;
 }
 
+# poll SECS, INTERVAL, CODE -- call CODE every INTERVAL seconds until it
+# says it is done or SECS have passed.  CODE returns (DONE, LIST); poll
+# returns the LIST of its last call.
+sub poll
+{
+	my ($secs, $interval, $code) = @_;
+	my $deadline = now_s() + $secs;
+	while (1)
+	{
+		my ($done, @list) = $code->();
+		return @list if $done || now_s() > $deadline;
+		Time::HiRes::sleep($interval);
+	}
+}
+
 # wait_until_tagged TAG, [COUNT], [SECS] -- wait until at least COUNT
 # processes carry TAG; returns their pids (empty list on timeout).
 sub wait_until_tagged
@@ -237,14 +252,9 @@ sub wait_until_tagged
 	my ($tag, $count, $secs) = @_;
 	$count = 1 unless defined $count;
 	$secs = 30 unless defined $secs;
-	my $deadline = now_s() + $secs;
-	while (1)
-	{
-		my @pids = tagged_pids($tag);
-		return @pids if @pids >= $count;
-		return () if now_s() > $deadline;
-		Time::HiRes::sleep(0.005);
-	}
+	my @pids = poll($secs, 0.005,
+		sub { my @p = tagged_pids($tag); return (@p >= $count, @p); });
+	return @pids >= $count ? @pids : ();
 }
 
 # wait_tagged_gone TAG, SECS -- wait up to SECS for every process carrying
@@ -252,14 +262,8 @@ sub wait_until_tagged
 sub wait_tagged_gone
 {
 	my ($tag, $secs) = @_;
-	my $deadline = now_s() + $secs;
-	while (1)
-	{
-		my @pids = tagged_pids($tag);
-		return () unless @pids;
-		return @pids if now_s() > $deadline;
-		Time::HiRes::sleep(0.01);
-	}
+	return poll($secs, 0.01,
+		sub { my @p = tagged_pids($tag); return (!@p, @p); });
 }
 
 # node_postgres_pids NODE -- the postmaster of NODE and its children.
@@ -301,14 +305,8 @@ sub zombie_children
 sub wait_no_zombies
 {
 	my ($node, $secs) = @_;
-	my $deadline = now_s() + $secs;
-	while (1)
-	{
-		my @zombies = zombie_children($node);
-		return () unless @zombies;
-		return @zombies if now_s() > $deadline;
-		Time::HiRes::sleep(0.02);
-	}
+	return poll($secs, 0.02,
+		sub { my @z = zombie_children($node); return (!@z, @z); });
 }
 
 # assert_no_leftovers NODE, TAG, NAME -- the check after every scenario:
