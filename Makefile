@@ -4,6 +4,7 @@ MODULE_big = execjson
 OBJS = \
 	src/errors.o \
 	src/execjson.o \
+	src/guc.o \
 	src/jsontext.o \
 	src/policy.o \
 	src/request.o \
@@ -11,7 +12,7 @@ OBJS = \
 	src/wait.o
 
 EXTENSION = execjson
-DATA = sql/execjson--1.0.sql sql/execjson--1.0--1.1.sql
+DATA = sql/execjson--1.0.sql sql/execjson--1.0--1.1.sql sql/execjson--1.1--1.2.sql
 PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test

@@ -40,8 +40,9 @@ ALTER ROLE regress_execjson_user SET execjson.allow_prefixes = '/';
 SELECT set_config('execjson.allow_prefixes', '/', false);
 SHOW execjson.allow_prefixes;
 
--- a value the role set before the library was loaded (when the name was
--- only a placeholder) is refused when the library loads, and never used
+-- in a fresh session (the library is preloaded, so the settings are never
+-- mere placeholders) the role's SET is refused at once, and the DBA's values
+-- are the ones used
 \c - regress_execjson_user
 SET execjson.allow_prefixes = '/tmp/execjson-test/outside';
 SET execjson.max_stdout_bytes = '1GB';

@@ -1,5 +1,5 @@
 --
--- upgrade: an installed 1.0 moves to 1.1 with ALTER EXTENSION ... UPDATE
+-- upgrade: an installed 1.0 moves to the current version with ALTER EXTENSION ... UPDATE
 --
 DROP EXTENSION execjson;
 CREATE EXTENSION execjson VERSION '1.0';

@@ -59,9 +59,18 @@ static const ExecErrorInfo exec_errors[] = {
 	[EXEC_STDOUT_INVALID_JSON] = {"exec_stdout_invalid_json",
 		ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION,
 	"program stdout was not valid JSON", "parsing_input"},
+	[EXEC_NOT_PRELOADED] = {"exec_not_preloaded",
+		ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+	"execjson must be loaded at server start", "unknown"},
+	[EXEC_ENV_NOT_ALLOWED] = {"exec_env_not_allowed",
+		ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"env is not allowed by policy", "unknown"},
+	[EXEC_SANDBOX_UNAVAILABLE] = {"exec_sandbox_unavailable",
+		ERRCODE_FEATURE_NOT_SUPPORTED,
+	"program sandbox is not available", "unknown"},
 };
 
-StaticAssertDecl(lengthof(exec_errors) == EXEC_STDOUT_INVALID_JSON + 1,
+StaticAssertDecl(lengthof(exec_errors) == EXEC_LAST_ERROR_CODE + 1,
 				 "exec_errors must have one entry per ExecErrorCode");
 
 /* The last error exec_raise_msg() raised; see errors.h. */
@@ -194,8 +203,8 @@ exec_error_sqlstate(ExecErrorCode code)
 }
 
 /*
- * exec_raise_msg -- report an execjson error with a primary message of the
- * caller's choosing (NULL: the table's fixed message).
+ * raise_error -- report an execjson error with a primary message of the
+ * caller's choosing (NULL: the table's fixed message) and an optional hint.
  *
  * details may be NULL for an empty details object.  Does not return.
  *
@@ -203,9 +212,9 @@ exec_error_sqlstate(ExecErrorCode code)
  * hold the request, and errors never carry request payload.  The error is also
  * remembered in exec_last_error, for exec_try() to turn into a value.
  */
-void
-exec_raise_msg(ExecErrorCode code, const char *message,
-			   ExecErrorDetails *details)
+pg_noreturn static void
+raise_error(ExecErrorCode code, const char *message,
+			ExecErrorDetails *details, const char *hint)
 {
 	const ExecErrorInfo *info = &exec_errors[code];
 	StringInfoData detail;
@@ -240,9 +249,32 @@ exec_raise_msg(ExecErrorCode code, const char *message,
 			(errcode(info->sqlstate),
 			 errmsg_internal("%s", exec_last_error.message),
 			 errdetail_internal("%s", detail.data),
+			 hint ? errhint("%s", hint) : 0,
 			 errhidestmt(true),
 			 errhidecontext(true)));
 	pg_unreachable();
+}
+
+/*
+ * exec_raise_msg -- report an execjson error with a primary message of the
+ * caller's choosing (NULL: the table's fixed message).
+ */
+void
+exec_raise_msg(ExecErrorCode code, const char *message,
+			   ExecErrorDetails *details)
+{
+	raise_error(code, message, details, NULL);
+}
+
+/*
+ * exec_raise_hint -- report an execjson error with its fixed message and
+ * a HINT saying what to do (execjson's own words, never payload).
+ */
+void
+exec_raise_hint(ExecErrorCode code, ExecErrorDetails *details,
+				const char *hint)
+{
+	raise_error(code, NULL, details, hint);
 }
 
 /*

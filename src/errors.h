@@ -37,8 +37,13 @@ typedef enum ExecErrorCode
 	EXEC_STDIN_WRITE_FAILED,
 	EXEC_STDOUT_TOO_LARGE,
 	EXEC_STDERR_TOO_LARGE,
-	EXEC_STDOUT_INVALID_JSON
+	EXEC_STDOUT_INVALID_JSON,
+	EXEC_NOT_PRELOADED,
+	EXEC_ENV_NOT_ALLOWED,
+	EXEC_SANDBOX_UNAVAILABLE
 } ExecErrorCode;
+
+#define EXEC_LAST_ERROR_CODE EXEC_SANDBOX_UNAVAILABLE
 
 /*
  * ExecErrorDetails collects the "details" object of one error.  Keys are
@@ -83,6 +88,9 @@ extern int	exec_error_sqlstate(ExecErrorCode code);
 pg_noreturn extern void exec_raise(ExecErrorCode code, ExecErrorDetails *details);
 pg_noreturn extern void exec_raise_msg(ExecErrorCode code, const char *message,
 									   ExecErrorDetails *details);
+pg_noreturn extern void exec_raise_hint(ExecErrorCode code,
+										ExecErrorDetails *details,
+										const char *hint);
 pg_noreturn extern void exec_raise_request_invalid(const char *message,
 												   const char *field);
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * execjson.c
- *	  The module: its GUCs (the DBA's policy) and the SQL entry point
- *	  exec_run(jsonb), which takes a call through its steps.
+ *	  The module: its loading and the SQL entry points exec_run(jsonb) and
+ *	  exec_try(jsonb), which take a call through its steps.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,141 +25,43 @@
 
 PG_MODULE_MAGIC;
 
-/* GUC variables */
-char	   *execjson_allow_prefixes = NULL;
-int			execjson_max_stdin_bytes = 1024 * 1024;
-int			execjson_max_stdout_bytes = 1024 * 1024;
-int			execjson_max_stderr_bytes = 1024 * 1024;
-bool		execjson_inherit_environment = false;
-bool		execjson_log_executions = false;
-int			execjson_rlimit_cpu = -1;
-int			execjson_rlimit_as = -1;
-int			execjson_rlimit_nofile = -1;
-int			execjson_rlimit_nproc = -1;
-int			execjson_rlimit_fsize = -1;
-
 extern char **environ;
 
 PG_FUNCTION_INFO_V1(exec_run);
 PG_FUNCTION_INFO_V1(exec_try);
 
 /*
- * _PG_init -- define the GUCs, all superuser-only, and reserve the prefix.
+ * execjson_preloaded -- was the library loaded at server start?
  *
- * A value an unprivileged role set on a placeholder before the library
- * was loaded is re-applied here with that role's privileges, so it is
- * refused with a WARNING and never takes effect.
+ * Loaded later (by the first call of a session), a GUC would be defined
+ * in that session only, where a value an unprivileged role supplied for the
+ * placeholder (a startup option, a SET) is refused when re-applied, and the
+ * setting falls back to its compiled-in default instead of what the DBA
+ * configured; loaded first inside a parallel operation, no setting can be
+ * applied at all.  So without shared_preload_libraries nothing runs.
+ */
+static bool execjson_preloaded = false;
+
+/*
+ * _PG_init -- define the GUCs (guc.c) and note how the library was loaded.
  */
 void
 _PG_init(void)
 {
-	DefineCustomStringVariable("execjson.allow_prefixes",
-							   "Comma-separated absolute directories that programs run by exec_run must lie under.",
-							   "Compared with the program's canonical path, component by component. Empty: no program may run.",
-							   &execjson_allow_prefixes,
-							   "/nix/store/",
-							   PGC_SUSET,
-							   GUC_LIST_INPUT,
-							   execjson_check_allow_prefixes,
-							   execjson_assign_allow_prefixes,
-							   NULL);
+	execjson_preloaded = process_shared_preload_libraries_in_progress;
+	exec_define_gucs();
+}
 
-	/*
-	 * stdin and stdout are held in memory, in one allocation of at most
-	 * MaxAllocSize (1 GB), which must also hold one byte past the cap and a
-	 * terminating NUL.
-	 */
-	DefineCustomIntVariable("execjson.max_stdin_bytes",
-							"Largest serialized stdin_json exec_run writes to a program.",
-							NULL,
-							&execjson_max_stdin_bytes,
-							1024 * 1024, 0, MaxAllocSize - 2,
-							PGC_SUSET,
-							GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.max_stdout_bytes",
-							"Largest stdout exec_run accepts from a program; more kills it.",
-							NULL,
-							&execjson_max_stdout_bytes,
-							1024 * 1024, 0, MaxAllocSize - 2,
-							PGC_SUSET,
-							GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.max_stderr_bytes",
-							"Largest stderr exec_run drains (and discards) from a program; more kills it.",
-							NULL,
-							&execjson_max_stderr_bytes,
-							1024 * 1024, 0, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_BYTE,
-							NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("execjson.inherit_environment",
-							 "Whether programs run by exec_run start from the server's environment.",
-							 "Off: a program's environment is exactly the request's env. On: the server's environment, overridden by env.",
-							 &execjson_inherit_environment,
-							 false,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomBoolVariable("execjson.log_executions",
-							 "Logs one line per exec_run/exec_try call: role, program, pid, duration, outcome, byte counts.",
-							 "Never argv, environment, stdin or output.",
-							 &execjson_log_executions,
-							 false,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.rlimit_cpu",
-							"CPU time a program may use (RLIMIT_CPU); -1: no limit.",
-							NULL,
-							&execjson_rlimit_cpu,
-							-1, -1, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_S,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.rlimit_as",
-							"Address space a program may map (RLIMIT_AS); -1: no limit.",
-							NULL,
-							&execjson_rlimit_as,
-							-1, -1, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.rlimit_nofile",
-							"Open files a program may have (RLIMIT_NOFILE); -1: no limit.",
-							NULL,
-							&execjson_rlimit_nofile,
-							-1, -1, INT_MAX,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.rlimit_nproc",
-							"Processes the server's OS user may have when a program forks (RLIMIT_NPROC); -1: no limit.",
-							"Counts every process of that user, the server's own included.",
-							&execjson_rlimit_nproc,
-							-1, -1, INT_MAX,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("execjson.rlimit_fsize",
-							"Largest file a program may write (RLIMIT_FSIZE); -1: no limit.",
-							NULL,
-							&execjson_rlimit_fsize,
-							-1, -1, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("execjson");
+/*
+ * exec_require_preload -- exec_not_preloaded unless the library was loaded
+ * at server start.
+ */
+void
+exec_require_preload(void)
+{
+	if (!execjson_preloaded)
+		exec_raise_hint(EXEC_NOT_PRELOADED, NULL,
+						"Add execjson to shared_preload_libraries in postgresql.conf and restart the server.");
 }
 
 /*
@@ -285,6 +187,7 @@ exec_call(Jsonb *request)
 	int64		stdin_bytes;
 	ExecOutcome outcome;
 
+	exec_require_preload();
 	exec_request_parse(request, &req);
 	spec.path = exec_policy_resolve(req.program_path);
 	exec_call_stats.program_path = spec.path;

@@ -6,7 +6,8 @@
  * A call goes request.c (validate) -> policy.c (resolve the program) ->
  * jsontext.c (serialize stdin) -> spawn.c (start the child) -> wait.c
  * (feed and drain it under the latch) -> jsontext.c (parse stdout).
- * execjson.c holds the GUCs and the SQL entry point that runs the steps.
+ * guc.c holds the GUCs (the DBA's policy); execjson.c the SQL entry points
+ * that run the steps.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,7 +26,7 @@
 /* Default of timeout_ms in a request: five minutes. */
 #define EXECJSON_DEFAULT_TIMEOUT_MS 300000
 
-/* GUCs (execjson.c) */
+/* GUCs (guc.c) */
 extern char *execjson_allow_prefixes;
 extern int	execjson_max_stdin_bytes;
 extern int	execjson_max_stdout_bytes;
@@ -37,6 +38,11 @@ extern int	execjson_rlimit_as;
 extern int	execjson_rlimit_nofile;
 extern int	execjson_rlimit_nproc;
 extern int	execjson_rlimit_fsize;
+
+extern void exec_define_gucs(void);
+
+/* execjson.c */
+extern void exec_require_preload(void);
 
 /*
  * ExecRequest -- a validated run_program_v1 request.

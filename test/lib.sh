@@ -74,6 +74,7 @@ listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $port
 fsync = off
+shared_preload_libraries = 'execjson'
 execjson.allow_prefixes = '$EXECJSON_TEST_DIR/bin'
 CONF
 	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \

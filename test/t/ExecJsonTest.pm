@@ -64,7 +64,8 @@ sub start_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf',
-		"execjson.allow_prefixes = '$dir/bin'");
+		"shared_preload_libraries = 'execjson'\n"
+		  . "execjson.allow_prefixes = '$dir/bin'");
 	$node->append_conf('postgresql.conf', $conf) if defined $conf;
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION execjson');
