@@ -189,6 +189,7 @@ exec_call(Jsonb *request)
 
 	exec_require_preload();
 	exec_request_parse(request, &req);
+	exec_policy_check_env(&req);
 	spec.path = exec_policy_resolve(req.program_path);
 	exec_call_stats.program_path = spec.path;
 
@@ -253,7 +254,7 @@ log_execution(instr_time start, const char *outcome)
 	INSTR_TIME_SUBTRACT(duration, start);
 
 	exec_details_init(&line);
-	exec_details_add_string(&line, "role", role);
+	exec_details_add_db_string(&line, "role", role);
 	exec_details_add_string(&line, "program_path", st->program_path);
 	if (st->pid > 0)
 		exec_details_add_int64(&line, "pid", st->pid);

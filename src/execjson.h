@@ -28,6 +28,7 @@
 
 /* GUCs (guc.c) */
 extern char *execjson_allow_prefixes;
+extern char *execjson_allow_env;
 extern int	execjson_max_stdin_bytes;
 extern int	execjson_max_stdout_bytes;
 extern int	execjson_max_stderr_bytes;
@@ -40,6 +41,24 @@ extern int	execjson_rlimit_nproc;
 extern int	execjson_rlimit_fsize;
 
 extern void exec_define_gucs(void);
+
+/*
+ * ExecGucList -- a parsed comma-separated GUC value, as a check hook's
+ * "extra": count entries, each NUL-terminated.
+ */
+typedef struct ExecGucList
+{
+	int			count;
+	struct
+	{
+		const char *str;
+		size_t		len;
+	}			items[FLEXIBLE_ARRAY_MEMBER];
+} ExecGucList;
+
+typedef bool (*ExecGucListCheck) (const char *item, size_t *len);
+extern ExecGucList *exec_guc_list_parse(const char *value,
+										ExecGucListCheck check);
 
 /* execjson.c */
 extern void exec_require_preload(void);
@@ -63,11 +82,16 @@ typedef struct ExecRequest
 
 /* request.c */
 extern void exec_request_parse(Jsonb *request, ExecRequest *req);
+extern char *exec_text_to_utf8(const char *s, int len, const char *field);
 
 /* policy.c */
 extern bool execjson_check_allow_prefixes(char **newval, void **extra,
 										  GucSource source);
 extern void execjson_assign_allow_prefixes(const char *newval, void *extra);
+extern bool execjson_check_allow_env(char **newval, void **extra,
+									 GucSource source);
+extern void execjson_assign_allow_env(const char *newval, void *extra);
+extern void exec_policy_check_env(const ExecRequest *req);
 extern char *exec_policy_resolve(const char *program_path);
 extern int	exec_program_open(const char *canonical, bool *is_script);
 

@@ -22,6 +22,7 @@
 
 /* GUC variables */
 char	   *execjson_allow_prefixes = NULL;
+char	   *execjson_allow_env = NULL;
 int			execjson_max_stdin_bytes = 1024 * 1024;
 int			execjson_max_stdout_bytes = 1024 * 1024;
 int			execjson_max_stderr_bytes = 1024 * 1024;
@@ -32,6 +33,91 @@ int			execjson_rlimit_as = -1;
 int			execjson_rlimit_nofile = -1;
 int			execjson_rlimit_nproc = -1;
 int			execjson_rlimit_fsize = -1;
+
+/*
+ * trim -- strip leading and trailing blanks from s[0..*len) in place.
+ */
+static const char *
+trim(const char *s, size_t *len)
+{
+	while (*len > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
+	{
+		s++;
+		(*len)--;
+	}
+	while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t' ||
+						s[*len - 1] == '\n'))
+		(*len)--;
+	return s;
+}
+
+/*
+ * exec_guc_list_parse -- parse a comma-separated GUC value into an
+ * ExecGucList allocated as a check hook's "extra" (strings after the
+ * array, in the same allocation).
+ *
+ * Entries are trimmed; empty ones are skipped.  check() validates each
+ * entry (setting GUC_check_errdetail and returning false to reject the
+ * value) and may shorten it.  Returns NULL if an entry is rejected or
+ * memory runs out.
+ */
+ExecGucList *
+exec_guc_list_parse(const char *value, ExecGucListCheck check)
+{
+	const char *p;
+	int			count = 0;
+	size_t		strbytes = 0;
+	ExecGucList *list = NULL;
+	char	   *strings = NULL;
+	int			pass;
+
+	if (value == NULL)
+		value = "";
+
+	/* Pass 0 validates and sizes, pass 1 copies. */
+	for (pass = 0; pass < 2; pass++)
+	{
+		if (pass == 1)
+		{
+			list = execjson_guc_malloc(offsetof(ExecGucList, items) +
+									   sizeof(list->items[0]) * count + strbytes);
+			if (list == NULL)
+				return NULL;
+			strings = (char *) &list->items[count];
+			list->count = 0;
+		}
+		for (p = value;;)
+		{
+			const char *comma = strchr(p, ',');
+			size_t		len = comma ? (size_t) (comma - p) : strlen(p);
+			const char *item = trim(p, &len);
+
+			if (len > 0)
+			{
+				if (!check(item, &len))
+					return NULL;	/* only in pass 0: check is pure */
+				if (pass == 0)
+				{
+					count++;
+					strbytes += len + 1;
+				}
+				else
+				{
+					memcpy(strings, item, len);
+					strings[len] = '\0';
+					list->items[list->count].str = strings;
+					list->items[list->count].len = len;
+					list->count++;
+					strings += len + 1;
+				}
+			}
+			if (!comma)
+				break;
+			p = comma + 1;
+		}
+	}
+	return list;
+}
 
 /*
  * exec_define_gucs -- define the GUCs and reserve the "execjson" prefix.
@@ -81,6 +167,17 @@ exec_define_gucs(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("execjson.allow_env",
+							   "Environment variables a request's env may set: names, PREFIX* or *.",
+							   "Empty: a request may set none. Variables such as LD_PRELOAD, BASH_ENV or PERL5OPT make an allowed program run other code.",
+							   &execjson_allow_env,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   execjson_check_allow_env,
+							   execjson_assign_allow_env,
+							   NULL);
 
 	DefineCustomBoolVariable("execjson.inherit_environment",
 							 "Whether programs run by exec_run start from the server's environment.",

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * policy.c
- *	  Which programs may run: execjson.allow_prefixes and the resolution of
- *	  a request's program_path (step 2 of a call).
+ *	  What a request may do (step 2 of a call): which programs may run
+ *	  (execjson.allow_prefixes and the resolution of program_path) and
+ *	  which environment variables it may set (execjson.allow_env).
  *
  * The canonical (realpath) program path must lie under an allowed prefix,
  * compared component by component.  A path that does not resolve is
@@ -35,37 +36,34 @@
 #include "execjson.h"
 
 /*
- * AllowPrefixes -- the parsed value of execjson.allow_prefixes, kept as the
- * GUC's "extra" so that a call does not parse the list again.  The strings
- * follow the array in the same allocation; none ends in '/' except "/".
+ * The parsed value of execjson.allow_prefixes (entries without trailing
+ * '/', except "/") and of execjson.allow_env, kept as the GUCs' "extra" so
+ * that a call does not parse the lists again.
  */
-typedef struct AllowPrefixes
-{
-	int			count;
-	struct
-	{
-		const char *path;
-		size_t		len;
-	}			items[FLEXIBLE_ARRAY_MEMBER];
-} AllowPrefixes;
-
-static const AllowPrefixes *allow_prefixes = NULL;
+static const ExecGucList *allow_prefixes = NULL;
+static const ExecGucList *allow_env = NULL;
 
 /*
- * trim -- strip leading and trailing blanks from s[0..*len) in place.
+ * check_prefix_entry -- an allow_prefixes entry must be an absolute path;
+ * its trailing slashes are dropped.
  */
-static const char *
-trim(const char *s, size_t *len)
+static bool
+check_prefix_entry(const char *item, size_t *len)
 {
-	while (*len > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
+	if (item[0] != '/')
 	{
-		s++;
-		(*len)--;
+		GUC_check_errdetail("Entry \"%.*s\" is not an absolute path.",
+							(int) *len, item);
+		return false;
 	}
-	while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t' ||
-						s[*len - 1] == '\n'))
+	if (*len >= MAXPGPATH)
+	{
+		GUC_check_errdetail("An entry is longer than %d bytes.", MAXPGPATH - 1);
+		return false;
+	}
+	while (*len > 1 && item[*len - 1] == '/')
 		(*len)--;
-	return s;
+	return true;
 }
 
 /*
@@ -79,86 +77,26 @@ trim(const char *s, size_t *len)
 bool
 execjson_check_allow_prefixes(char **newval, void **extra, GucSource source)
 {
-	const char *value = *newval ? *newval : "";
-	const char *p;
-	int			count = 0;
-	size_t		strbytes = 0;
-	AllowPrefixes *result;
-	char	   *strings;
+	ExecGucList *list = exec_guc_list_parse(*newval, check_prefix_entry);
+	int			i;
 
-	/* First pass: validate and size. */
-	for (p = value;;)
-	{
-		const char *comma = strchr(p, ',');
-		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-		const char *item = trim(p, &len);
-
-		if (len > 0)
-		{
-			if (item[0] != '/')
-			{
-				GUC_check_errdetail("Entry \"%.*s\" is not an absolute path.",
-									(int) len, item);
-				return false;
-			}
-			if (len >= MAXPGPATH)
-			{
-				GUC_check_errdetail("An entry is longer than %d bytes.",
-									MAXPGPATH - 1);
-				return false;
-			}
-			count++;
-			strbytes += len + 1;
-		}
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-
-	result = execjson_guc_malloc(offsetof(AllowPrefixes, items) +
-								 sizeof(result->items[0]) * count + strbytes);
-	if (result == NULL)
+	if (list == NULL)
 		return false;
-	strings = (char *) &result->items[count];
-	result->count = 0;
-
-	/* Second pass: copy, drop trailing slashes, warn about symlinks. */
-	for (p = value;;)
+	for (i = 0; i < list->count; i++)
 	{
-		const char *comma = strchr(p, ',');
-		size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-		const char *item = trim(p, &len);
+		char		resolved[PATH_MAX];
 
-		if (len > 0)
-		{
-			char		resolved[PATH_MAX];
-
-			while (len > 1 && item[len - 1] == '/')
-				len--;
-			memcpy(strings, item, len);
-			strings[len] = '\0';
-
-			if (realpath(strings, resolved) != NULL &&
-				strcmp(resolved, strings) != 0)
-				ereport(WARNING,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("execjson.allow_prefixes entry \"%s\" is not a canonical path",
-								strings),
-						 errdetail("It resolves to \"%s\"; program paths are compared after resolving symlinks, so no program can match this entry.",
-								   resolved),
-						 errhint("List the canonical path instead.")));
-
-			result->items[result->count].path = strings;
-			result->items[result->count].len = len;
-			result->count++;
-			strings += len + 1;
-		}
-		if (!comma)
-			break;
-		p = comma + 1;
+		if (realpath(list->items[i].str, resolved) != NULL &&
+			strcmp(resolved, list->items[i].str) != 0)
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("execjson.allow_prefixes entry \"%s\" is not a canonical path",
+							list->items[i].str),
+					 errdetail("It resolves to \"%s\"; program paths are compared after resolving symlinks, so no program can match this entry.",
+							   resolved),
+					 errhint("List the canonical path instead.")));
 	}
-
-	*extra = result;
+	*extra = list;
 	return true;
 }
 
@@ -168,7 +106,96 @@ execjson_check_allow_prefixes(char **newval, void **extra, GucSource source)
 void
 execjson_assign_allow_prefixes(const char *newval, void *extra)
 {
-	allow_prefixes = (const AllowPrefixes *) extra;
+	allow_prefixes = (const ExecGucList *) extra;
+}
+
+/*
+ * check_env_entry -- an allow_env entry is a name, a prefix ending in '*',
+ * or '*' alone; a name never holds '='.
+ */
+static bool
+check_env_entry(const char *item, size_t *len)
+{
+	const char *star = memchr(item, '*', *len);
+
+	if (memchr(item, '=', *len) != NULL)
+	{
+		GUC_check_errdetail("Entry \"%.*s\" contains \"=\".", (int) *len, item);
+		return false;
+	}
+	if (star != NULL && star != item + *len - 1)
+	{
+		GUC_check_errdetail("Entry \"%.*s\" has a \"*\" that is not its last character.",
+							(int) *len, item);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * execjson_check_allow_env -- GUC check hook: builds the parsed list.
+ */
+bool
+execjson_check_allow_env(char **newval, void **extra, GucSource source)
+{
+	ExecGucList *list = exec_guc_list_parse(*newval, check_env_entry);
+
+	if (list == NULL)
+		return false;
+	*extra = list;
+	return true;
+}
+
+/*
+ * execjson_assign_allow_env -- GUC assign hook: adopt the parsed list.
+ */
+void
+execjson_assign_allow_env(const char *newval, void *extra)
+{
+	allow_env = (const ExecGucList *) extra;
+}
+
+/*
+ * env_name_is_allowed -- may a request set the variable "NAME=value"
+ * entry names?
+ */
+static bool
+env_name_is_allowed(const char *entry)
+{
+	size_t		namelen = strchr(entry, '=') - entry;
+	int			i;
+
+	if (allow_env == NULL)
+		return false;
+	for (i = 0; i < allow_env->count; i++)
+	{
+		const char *item = allow_env->items[i].str;
+		size_t		len = allow_env->items[i].len;
+
+		if (item[len - 1] == '*')
+		{
+			if (namelen >= len - 1 && memcmp(entry, item, len - 1) == 0)
+				return true;
+		}
+		else if (namelen == len && memcmp(entry, item, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * exec_policy_check_env -- exec_env_not_allowed unless execjson.allow_env
+ * allows every name of the request's env.  The details do not name the
+ * variable: it is request payload.
+ */
+void
+exec_policy_check_env(const ExecRequest *req)
+{
+	int			i;
+
+	for (i = 0; i < req->nenv; i++)
+		if (!env_name_is_allowed(req->env[i]))
+			exec_raise(EXEC_ENV_NOT_ALLOWED, NULL);
 }
 
 /*
@@ -200,7 +227,7 @@ path_is_allowed(const char *path)
 	if (allow_prefixes == NULL)
 		return false;
 	for (i = 0; i < allow_prefixes->count; i++)
-		if (path_is_under(path, len, allow_prefixes->items[i].path,
+		if (path_is_under(path, len, allow_prefixes->items[i].str,
 						  allow_prefixes->items[i].len))
 			return true;
 	return false;
@@ -346,6 +373,11 @@ open_no_symlinks(const char *path, int flags)
  * exec_program_open -- open the canonical path of a checked program for
  * execution by its fd (close-on-exec).
  *
+ * The open never blocks and the file must still be a regular file: if a
+ * FIFO, socket or device took the checked file's place, opening it
+ * without O_NONBLOCK would hang the backend beyond the reach of cancel.
+ * Such a file gives -1 with errno EACCES.
+ *
  * Sets *is_script when the file starts with "#!": a script is executed by
  * its path instead, since its interpreter opens it by name (through
  * /dev/fd, which the close-on-exec fd would not reach).  A program the
@@ -357,18 +389,23 @@ exec_program_open(const char *canonical, bool *is_script)
 {
 	int			fd;
 	char		magic[2];
+	struct stat st;
 
 	*is_script = false;
-	fd = open_no_symlinks(canonical, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-	{
-		if (pread(fd, magic, 2, 0) == 2 && magic[0] == '#' && magic[1] == '!')
-			*is_script = true;
-		return fd;
-	}
+	fd = open_no_symlinks(canonical, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 #ifdef O_PATH
-	if (errno == EACCES)
+	if (fd < 0 && errno == EACCES)
 		fd = open_no_symlinks(canonical, O_PATH | O_CLOEXEC);
 #endif
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		close(fd);
+		errno = EACCES;
+		return -1;
+	}
+	if (pread(fd, magic, 2, 0) == 2 && magic[0] == '#' && magic[1] == '!')
+		*is_script = true;
 	return fd;
 }
