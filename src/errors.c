@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
+
 #include "errors.h"
 
 typedef struct ExecErrorInfo
@@ -77,17 +79,27 @@ StaticAssertDecl(lengthof(exec_errors) == EXEC_LAST_ERROR_CODE + 1,
 ExecRaisedError exec_last_error = {false};
 
 /*
- * append_json_string -- append str to buf as a JSON string literal.
- *
- * Used only for keys and for values execjson itself chose (codes, paths).
+ * append_escaped_byte -- a byte that is not valid text in the database
+ * encoding, as the four characters \xNN (in JSON, "\\xNN").
  */
 static void
-append_json_string(StringInfo buf, const char *str)
+append_escaped_byte(StringInfo buf, unsigned char c)
 {
-	const unsigned char *p;
+	appendStringInfo(buf, "\\\\x%02x", c);
+}
 
-	appendStringInfoCharMacro(buf, '"');
-	for (p = (const unsigned char *) str; *p; p++)
+/*
+ * append_json_text -- append len bytes of s, known to be valid in the
+ * database encoding (or, with ascii_only, bytes of any encoding of which
+ * every non-ASCII byte is to be escaped), as the inside of a JSON string.
+ */
+static void
+append_json_text(StringInfo buf, const char *s, int len, bool ascii_only)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	const unsigned char *end = p + len;
+
+	for (; p < end; p++)
 	{
 		switch (*p)
 		{
@@ -100,11 +112,94 @@ append_json_string(StringInfo buf, const char *str)
 			default:
 				if (*p < 0x20)
 					appendStringInfo(buf, "\\u%04x", *p);
+				else if (*p >= 0x80 && ascii_only)
+					append_escaped_byte(buf, *p);
 				else
 					appendStringInfoCharMacro(buf, *p);
 				break;
 		}
 	}
+}
+
+/*
+ * append_json_string -- append str to buf as a JSON string literal that is
+ * valid text in the database encoding.
+ *
+ * str is text from the operating system or from execjson itself (a path, a
+ * code), taken to be UTF-8.  In a UTF-8 database a byte that is not part of
+ * valid UTF-8 is written as \xNN; in another database the text is converted,
+ * and if it cannot be, every non-ASCII byte is written as \xNN.  So what
+ * execjson reports can always be stored, dumped and restored.
+ */
+static void
+append_json_string(StringInfo buf, const char *str)
+{
+	int			len = strlen(str);
+
+	appendStringInfoCharMacro(buf, '"');
+	if (GetDatabaseEncoding() == PG_UTF8)
+	{
+		const unsigned char *p = (const unsigned char *) str;
+		const unsigned char *end = p + len;
+
+		while (p < end)
+		{
+			int			l = (*p < 0x80) ? 1 : pg_utf_mblen(p);
+
+			if (*p >= 0x80 && (l > end - p || !pg_utf8_islegal(p, l)))
+			{
+				append_escaped_byte(buf, *p++);
+				continue;
+			}
+			append_json_text(buf, (const char *) p, l, false);
+			p += l;
+		}
+	}
+	else
+	{
+		MemoryContext oldcontext = CurrentMemoryContext;
+		char	   *volatile converted = NULL;
+
+		if (pg_verify_mbstr(PG_UTF8, str, len, true))
+		{
+			PG_TRY();
+			{
+				converted = pg_any_to_server(str, len, PG_UTF8);
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(oldcontext);
+				edata = CopyErrorData();
+				if (!exec_error_blames_input(edata->sqlerrcode))
+					PG_RE_THROW();
+				FreeErrorData(edata);
+				FlushErrorState();
+			}
+			PG_END_TRY();
+		}
+		if (converted)
+			append_json_text(buf, converted, strlen(converted), false);
+		else
+			append_json_text(buf, str, len, true);
+	}
+	appendStringInfoCharMacro(buf, '"');
+}
+
+/*
+ * append_json_db_string -- append str, text of the database (a role name),
+ * as a JSON string literal; bytes that are not valid in the database
+ * encoding are written as \xNN.
+ */
+static void
+append_json_db_string(StringInfo buf, const char *str)
+{
+	int			len = strlen(str);
+
+	appendStringInfoCharMacro(buf, '"');
+	append_json_text(buf, str, len,
+					 !pg_verify_mbstr(GetDatabaseEncoding(), str, len, true));
 	appendStringInfoCharMacro(buf, '"');
 }
 
@@ -143,6 +238,18 @@ exec_details_add_string(ExecErrorDetails *details, const char *key,
 }
 
 /*
+ * exec_details_add_db_string -- add "key": "value" for a value that is
+ * text of the database (a role name) rather than of the OS.
+ */
+void
+exec_details_add_db_string(ExecErrorDetails *details, const char *key,
+						   const char *value)
+{
+	details_add_key(details, key);
+	append_json_db_string(&details->buf, value);
+}
+
+/*
  * exec_details_add_int64 -- add "key": value.
  */
 void
@@ -173,6 +280,26 @@ exec_error_is_ours(const ErrorData *edata)
 {
 	return exec_last_error.raised && edata->elevel == ERROR &&
 		edata->sqlerrcode == exec_errors[exec_last_error.code].sqlstate;
+}
+
+/*
+ * exec_error_blames_input -- may an error raised while converting or
+ * parsing text be blamed on that text?
+ *
+ * Query cancel and termination (class 57), resource exhaustion (53) and
+ * internal errors (XX) are not about the input and keep propagating.
+ */
+bool
+exec_error_blames_input(int sqlerrcode)
+{
+	char		class0 = PGUNSIXBIT(sqlerrcode);
+	char		class1 = PGUNSIXBIT(sqlerrcode >> 6);
+
+	if (class0 == '5' && (class1 == '7' || class1 == '3'))
+		return false;
+	if (class0 == 'X' && class1 == 'X')
+		return false;
+	return true;
 }
 
 /*

@@ -58,6 +58,8 @@ typedef struct ExecErrorDetails
 extern void exec_details_init(ExecErrorDetails *details);
 extern void exec_details_add_string(ExecErrorDetails *details,
 									const char *key, const char *value);
+extern void exec_details_add_db_string(ExecErrorDetails *details,
+									   const char *key, const char *value);
 extern void exec_details_add_int64(ExecErrorDetails *details,
 								   const char *key, int64 value);
 extern void exec_details_add_null(ExecErrorDetails *details, const char *key);
@@ -80,6 +82,7 @@ typedef struct ExecRaisedError
 extern ExecRaisedError exec_last_error;
 
 extern bool exec_error_is_ours(const ErrorData *edata);
+extern bool exec_error_blames_input(int sqlerrcode);
 
 extern const char *exec_error_code_name(ExecErrorCode code);
 extern const char *exec_error_category(ExecErrorCode code);

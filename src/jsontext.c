@@ -316,7 +316,7 @@ exec_stdin_serialize(const JsonbValue *value, StringInfo out, int max_bytes)
 
 	if (!utf8)
 	{
-		char	   *converted = pg_server_to_any(out->data, out->len, PG_UTF8);
+		char	   *converted = exec_text_to_utf8(out->data, out->len, "stdin_json");
 
 		if (converted != out->data)
 		{
@@ -326,26 +326,6 @@ exec_stdin_serialize(const JsonbValue *value, StringInfo out, int max_bytes)
 		}
 	}
 	return out->len;
-}
-
-/*
- * error_is_about_the_input -- may an error raised while parsing stdout be
- * blamed on the program's output?
- *
- * Query cancel and termination (class 57), resource exhaustion (53) and
- * internal errors (XX) are not about the input and keep propagating.
- */
-static bool
-error_is_about_the_input(int sqlerrcode)
-{
-	char		class0 = PGUNSIXBIT(sqlerrcode);
-	char		class1 = PGUNSIXBIT(sqlerrcode >> 6);
-
-	if (class0 == '5' && (class1 == '7' || class1 == '3'))
-		return false;
-	if (class0 == 'X' && class1 == 'X')
-		return false;
-	return true;
 }
 
 /*
@@ -386,7 +366,7 @@ exec_stdout_parse(StringInfo out, const char *program_path)
 
 			MemoryContextSwitchTo(oldcontext);
 			edata = CopyErrorData();
-			if (!error_is_about_the_input(edata->sqlerrcode))
+			if (!exec_error_blames_input(edata->sqlerrcode))
 			{
 				FreeErrorData(edata);
 				PG_RE_THROW();

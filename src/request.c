@@ -7,12 +7,16 @@
  * dropped or defaulted; an unknown field is an error whose details do not
  * repeat the unknown name (it is request payload).
  *
+ * What goes to the program -- program_path, argv, env and stdin_json -- goes
+ * as UTF-8, converted from the database encoding.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <limits.h>
 
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -163,9 +167,75 @@ parse_env(const JsonbValue *v, ExecRequest *req)
 }
 
 /*
+ * exec_text_to_utf8 -- len bytes of s, text in the database encoding, as
+ * UTF-8 (s itself in a UTF-8 database).
+ *
+ * Text that cannot be converted is exec_request_invalid naming the field:
+ * PostgreSQL's own conversion error quotes the offending bytes, and they
+ * are request payload.
+ */
+char *
+exec_text_to_utf8(const char *s, int len, const char *field)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	char	   *volatile converted = NULL;
+	volatile bool failed = false;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return (char *) s;
+
+	PG_TRY();
+	{
+		converted = pg_server_to_any(s, len, PG_UTF8);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (!exec_error_blames_input(edata->sqlerrcode))
+			PG_RE_THROW();
+		FreeErrorData(edata);
+		FlushErrorState();
+		failed = true;
+	}
+	PG_END_TRY();
+
+	if (failed)
+	{
+		char	   *message = psprintf("%s cannot be converted to UTF-8", field);
+
+		exec_raise_request_invalid(message, field);
+	}
+	return converted;
+}
+
+/*
+ * request_to_utf8 -- program_path, argv and env as UTF-8.
+ */
+static void
+request_to_utf8(ExecRequest *req)
+{
+	int			i;
+
+	if (GetDatabaseEncoding() == PG_UTF8)
+		return;
+	req->program_path = exec_text_to_utf8(req->program_path,
+										  strlen(req->program_path),
+										  "program_path");
+	for (i = 0; i < req->argc; i++)
+		req->argv[i] = exec_text_to_utf8(req->argv[i], strlen(req->argv[i]),
+										 "argv");
+	for (i = 0; i < req->nenv; i++)
+		req->env[i] = exec_text_to_utf8(req->env[i], strlen(req->env[i]), "env");
+}
+
+/*
  * exec_request_parse -- validate request and fill *req.
  *
- * Raises exec_request_invalid on the first problem found.
+ * Raises exec_request_invalid on the first problem found.  The strings
+ * of *req are UTF-8.
  */
 void
 exec_request_parse(Jsonb *request, ExecRequest *req)
@@ -240,4 +310,5 @@ exec_request_parse(Jsonb *request, ExecRequest *req)
 		req->env = palloc(sizeof(char *));
 		req->env[0] = NULL;
 	}
+	request_to_utf8(req);
 }

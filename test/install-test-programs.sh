@@ -18,6 +18,9 @@
 #   DIR/bin/script            a "#!/bin/sh" script
 #   DIR/bin/xjtool-xonly      xjtool, executable but not readable by others
 #   DIR/bin/ids-setuid        test/programs/ids.c, setuid root (if installed by root)
+#   DIR/bin/café              xjtool under a UTF-8 name with a non-ASCII character
+#   DIR/bin/bad-<0xff>        xjtool under a name that is not valid UTF-8
+#   DIR/bin/to-bad            symlink to bad-<0xff>
 set -euo pipefail
 
 dir=$1
@@ -40,6 +43,9 @@ printf '#!/bin/sh\nprintf "{\\"script\\": \\"%%s\\", \\"args\\": %%d}" "$1" "$#"
 chmod 755 "$dir/bin/script"
 install -m 711 "$progs/xjtool" "$dir/bin/xjtool-xonly"
 install -m 755 "$progs/ids" "$dir/bin/ids-setuid"
+install -m 755 "$progs/xjtool" "$dir/bin/caf$(printf '\303\251')"
+install -m 755 "$progs/xjtool" "$dir/bin/bad-$(printf '\377')"
+ln -s "$dir/bin/bad-$(printf '\377')" "$dir/bin/to-bad"
 if [ "$(id -u)" = 0 ]; then
 	chmod 4755 "$dir/bin/ids-setuid"
 fi
