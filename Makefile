@@ -28,7 +28,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
 # Where the test programs go: readable by the server's OS user.
 EXECJSON_TEST_DIR ?= /tmp/execjson-test
-TEST_PROGRAMS = test/programs/xjtool test/programs/ok test/programs/ids
+TEST_PROGRAMS = test/programs/xjtool test/programs/ok test/programs/ids \
+	test/programs/swapshim.so
 EXTRA_CLEAN = $(TEST_PROGRAMS) test/bench/floor
 
 PG_CONFIG ?= pg_config
@@ -65,6 +66,9 @@ lint:
 		src/*.c test/programs/*.c $(wildcard test/bench/*.c)
 
 test-programs: $(TEST_PROGRAMS)
+
+test/programs/%.so: test/programs/%.c
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 test/programs/%: test/programs/%.c
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<

@@ -548,6 +548,9 @@ start_child(ExecSpawnSpec *spec)
 		/* It was there a moment ago: the path changed under us. */
 		if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
 			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+		/* Or it is no longer a regular file (a FIFO, say). */
+		if (errno == EACCES)
+			exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
 		raise_spawn_failed(spec->path);
 	}
 	spec->exec_fd = is_script ? -1 : active.exec_fd;

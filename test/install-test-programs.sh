@@ -21,6 +21,7 @@
 #   DIR/bin/café              xjtool under a UTF-8 name with a non-ASCII character
 #   DIR/bin/bad-<0xff>        xjtool under a name that is not valid UTF-8
 #   DIR/bin/to-bad            symlink to bad-<0xff>
+#   DIR/swapshim.so           test/programs/swapshim.c, an LD_PRELOAD library (TAP 018)
 set -euo pipefail
 
 dir=$1
@@ -43,6 +44,7 @@ printf '#!/bin/sh\nprintf "{\\"script\\": \\"%%s\\", \\"args\\": %%d}" "$1" "$#"
 chmod 755 "$dir/bin/script"
 install -m 711 "$progs/xjtool" "$dir/bin/xjtool-xonly"
 install -m 755 "$progs/ids" "$dir/bin/ids-setuid"
+install -m 644 "$progs/swapshim.so" "$dir/swapshim.so"
 install -m 755 "$progs/xjtool" "$dir/bin/caf$(printf '\303\251')"
 install -m 755 "$progs/xjtool" "$dir/bin/bad-$(printf '\377')"
 ln -s "$dir/bin/bad-$(printf '\377')" "$dir/bin/to-bad"
