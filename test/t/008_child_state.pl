@@ -20,7 +20,7 @@ use ExecJsonTest;
 $ENV{XJ_SERVER_ONLY} = 'from the server';
 $ENV{XJ_OVERRIDDEN} = 'from the server';
 
-my $node = start_node('child_state');
+my $node = start_node('child_state', "execjson.allow_env = 'XJ_*'");
 my $session = ExecJsonTest::Session->new($node);
 my $backend = $session->backend_pid;
 

@@ -15,7 +15,7 @@ use Time::HiRes ();
 
 # log_statement = none: the test cluster logs every statement by default,
 # and statements hold requests.
-my $node = start_node('audit', "log_statement = none");
+my $node = start_node('audit', "log_statement = none\nexecjson.allow_env = 'SECRET_ENV'");
 my $secret = 'AUDITSECRET' . $$;
 
 # audit_lines_since OFFSET -- the parsed audit lines the log got after OFFSET.
