@@ -52,6 +52,11 @@ SELECT n, exec_try(jsonb_build_object('kind', 'run_program_v1',
          'program_path', '$EXECJSON_TEST_DIR/bin/xjtool',
          'argv', jsonb_build_array('print', n::text, 'exit', (n % 2)::text))) AS result
 FROM generate_series(1, 3) AS n;
+-- env: only the names the DBA allows (execjson.allow_env, empty by default);
+-- BASH_ENV would make any bash script run its stdin
+SELECT exec_try('{"kind": "run_program_v1",
+                  "program_path": "$EXECJSON_TEST_DIR/bin/xjtool",
+                  "argv": ["print", "1"], "env": {"BASH_ENV": "/dev/stdin"}}') -> 'error' ->> 'code' AS env_refused;
 -- the policy is the DBA's: an application role cannot widen it
 SET execjson.allow_prefixes = '/';
 SQL
