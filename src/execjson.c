@@ -48,7 +48,15 @@ static bool execjson_preloaded = false;
 void
 _PG_init(void)
 {
-	execjson_preloaded = process_shared_preload_libraries_in_progress;
+	/*
+	 * A single-user backend (not under a postmaster) counts as preloaded:
+	 * its only user is the superuser the OS user who owns the data
+	 * directory named, so no setting of it can be another role's.  (On
+	 * PostgreSQL 13 the flag is not set when a single-user backend loads
+	 * the library.)
+	 */
+	execjson_preloaded = process_shared_preload_libraries_in_progress ||
+		!IsUnderPostmaster;
 	exec_define_gucs();
 }
 
