@@ -190,12 +190,18 @@ append_json_string(StringInfo buf, const char *str)
 /*
  * append_json_db_string -- append str, text of the database (a role name),
  * as a JSON string literal; bytes that are not valid in the database
- * encoding are written as \xNN.
+ * encoding are written as \xNN.  NULL or "" is null.
  */
 static void
 append_json_db_string(StringInfo buf, const char *str)
 {
-	int			len = strlen(str);
+	int			len = str ? strlen(str) : 0;
+
+	if (len == 0)
+	{
+		appendStringInfoString(buf, "null");
+		return;
+	}
 
 	appendStringInfoCharMacro(buf, '"');
 	append_json_text(buf, str, len,
@@ -286,8 +292,12 @@ exec_error_is_ours(const ErrorData *edata)
  * exec_error_blames_input -- may an error raised while converting or
  * parsing text be blamed on that text?
  *
- * Query cancel and termination (class 57), resource exhaustion (53) and
- * internal errors (XX) are not about the input and keep propagating.
+ * Only data exceptions (class 22: bad syntax, a byte sequence invalid or
+ * untranslatable, a number out of range) and program limits (class 54: a
+ * value too large or nested too deeply for jsonb) are.  Anything else --
+ * a cancel, running out of memory, a missing conversion, an I/O error --
+ * keeps propagating: catching it without a subtransaction could hide a
+ * resource still held.
  */
 bool
 exec_error_blames_input(int sqlerrcode)
@@ -295,11 +305,7 @@ exec_error_blames_input(int sqlerrcode)
 	char		class0 = PGUNSIXBIT(sqlerrcode);
 	char		class1 = PGUNSIXBIT(sqlerrcode >> 6);
 
-	if (class0 == '5' && (class1 == '7' || class1 == '3'))
-		return false;
-	if (class0 == 'X' && class1 == 'X')
-		return false;
-	return true;
+	return (class0 == '2' && class1 == '2') || (class0 == '5' && class1 == '4');
 }
 
 /*

@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -43,6 +44,53 @@ PG_FUNCTION_INFO_V1(exec_try);
 static bool execjson_preloaded = false;
 
 /*
+ * CallInProgress -- the call a backend is running, for what must still be
+ * done when it ends in a FATAL (which skips PG_CATCH): its audit line, and
+ * keeping the request out of the log lines of that FATAL.  The role names
+ * are taken when the call starts: a role dropped meanwhile has none.
+ */
+typedef struct CallInProgress
+{
+	bool		active;
+	instr_time	start;
+	char		role[NAMEDATALEN];
+	char		session_role[NAMEDATALEN];
+	int			fatal_sqlerrcode;	/* of a FATAL seen during the call, or 0 */
+} CallInProgress;
+
+static CallInProgress call = {false};
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/*
+ * DETAIL_PREFIX -- how the DETAIL of every execjson error starts (errors.c).
+ */
+#define DETAIL_PREFIX "{\"code\": \"exec_"
+
+/*
+ * execjson_emit_log -- emit_log_hook: no log line written while a call
+ * runs carries the statement or a context line (either may quote the
+ * request) -- a FATAL's included, which PG_CATCH never sees -- and neither
+ * does an execjson error re-raised in a parallel leader on behalf of its
+ * worker.  A FATAL is noted for the call's audit line.
+ */
+static void
+execjson_emit_log(ErrorData *edata)
+{
+	if (call.active ||
+		(edata->detail != NULL &&
+		 strncmp(edata->detail, DETAIL_PREFIX, strlen(DETAIL_PREFIX)) == 0))
+	{
+		edata->hide_stmt = true;
+		edata->hide_ctx = true;
+	}
+	if (call.active && edata->elevel >= FATAL)
+		call.fatal_sqlerrcode = edata->sqlerrcode;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
  * _PG_init -- define the GUCs (guc.c) and note how the library was loaded.
  */
 void
@@ -58,6 +106,8 @@ _PG_init(void)
 	execjson_preloaded = process_shared_preload_libraries_in_progress ||
 		!IsUnderPostmaster;
 	exec_define_gucs();
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = execjson_emit_log;
 }
 
 /*
@@ -243,26 +293,30 @@ exec_call(Jsonb *request)
 /*
  * log_execution -- the audit line of execjson.log_executions, as JSON:
  *
- *	 execjson call: {"role": ..., "program_path": ..., "pid": ...,
+ *	 execjson call: {"role": ..., "session_role": ..., "program_path": ...,
+ *	   "pid": ...,
  *	   "duration_ms": ..., "outcome": ..., "exit_code": ..., "signal": ...,
  *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...}
  *
- * outcome is "ok", an execjson error code, or "error:SQLSTATE" for any
- * other error (e.g. "error:57014" for a cancel).
+ * role is the current user, session_role the session's (they differ under
+ * SET ROLE or in a SECURITY DEFINER function); null for a role that was
+ * dropped.  outcome is "ok", an execjson error code, or "error:SQLSTATE"
+ * for any other error (e.g. "error:57014" for a cancel, "error:57P01" for
+ * a termination).
  */
 static void
 log_execution(instr_time start, const char *outcome)
 {
 	ExecErrorDetails line;
 	instr_time	duration;
-	const char *role = GetUserNameFromId(GetUserId(), true);
 	const ExecCallStats *st = &exec_call_stats;
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 
 	exec_details_init(&line);
-	exec_details_add_db_string(&line, "role", role);
+	exec_details_add_db_string(&line, "role", call.role);
+	exec_details_add_db_string(&line, "session_role", call.session_role);
 	exec_details_add_string(&line, "program_path", st->program_path);
 	if (st->pid > 0)
 		exec_details_add_int64(&line, "pid", st->pid);
@@ -297,6 +351,55 @@ log_execution(instr_time start, const char *outcome)
  * the STATEMENT and CONTEXT lines, which may quote the request.  The
  * error is otherwise unchanged (a cancel stays 57014).
  */
+/*
+ * set_role_name -- copy the name of role into buf ("" if it has none).
+ */
+static void
+set_role_name(char *buf, Oid role)
+{
+	const char *name = GetUserNameFromId(role, true);
+
+	strlcpy(buf, name ? name : "", NAMEDATALEN);
+}
+
+/*
+ * exec_call_on_exit -- before_shmem_exit callback: a call cut short by a
+ * FATAL (pg_terminate_backend, postmaster death) still gets its audit line.
+ */
+static void
+exec_call_on_exit(int code, Datum arg)
+{
+	if (call.active && execjson_log_executions)
+	{
+		int			sqlerrcode = call.fatal_sqlerrcode ?
+			call.fatal_sqlerrcode : ERRCODE_ADMIN_SHUTDOWN;
+
+		log_execution(call.start, psprintf("error:%s", unpack_sql_state(sqlerrcode)));
+	}
+	call.active = false;
+}
+
+/*
+ * begin_call -- note the call that starts, for the exit callback and the
+ * audit line.
+ */
+static void
+begin_call(void)
+{
+	static bool exit_callback_registered = false;
+
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(exec_call_on_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+	INSTR_TIME_SET_CURRENT(call.start);
+	set_role_name(call.role, GetUserId());
+	set_role_name(call.session_role, GetSessionUserId());
+	call.fatal_sqlerrcode = 0;
+	call.active = true;
+}
+
 static Jsonb *
 exec_call_guarded(Jsonb *request)
 {
@@ -306,7 +409,8 @@ exec_call_guarded(Jsonb *request)
 
 	memset(&exec_call_stats, 0, sizeof(exec_call_stats));
 	exec_last_error.raised = false;
-	INSTR_TIME_SET_CURRENT(start);
+	begin_call();
+	start = call.start;
 
 	PG_TRY();
 	{
@@ -330,10 +434,12 @@ exec_call_guarded(Jsonb *request)
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
 		edata->context = NULL;
+		call.active = false;
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
+	call.active = false;
 	if (execjson_log_executions)
 		log_execution(start, "ok");
 	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */

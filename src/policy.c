@@ -29,6 +29,8 @@
 #include <linux/openat2.h>
 #endif
 
+#include "access/parallel.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "compat.h"
@@ -44,6 +46,29 @@ static const ExecGucList *allow_prefixes = NULL;
 static const ExecGucList *allow_env = NULL;
 
 /*
+ * ascii_text -- s with every byte outside printable ASCII written as \xNN:
+ * a message that quotes a path must reach any client encoding and the log
+ * as valid text.
+ */
+static char *
+ascii_text(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c < 0x20 || c >= 0x7f)
+			appendStringInfo(&buf, "\\x%02x", c);
+		else
+			appendStringInfoChar(&buf, c);
+	}
+	return buf.data;
+}
+
+/*
  * check_prefix_entry -- an allow_prefixes entry must be an absolute path;
  * its trailing slashes are dropped.
  */
@@ -52,8 +77,8 @@ check_prefix_entry(const char *item, size_t *len)
 {
 	if (item[0] != '/')
 	{
-		GUC_check_errdetail("Entry \"%.*s\" is not an absolute path.",
-							(int) *len, item);
+		GUC_check_errdetail("Entry \"%s\" is not an absolute path.",
+							ascii_text(pnstrdup(item, *len)));
 		return false;
 	}
 	if (*len >= MAXPGPATH)
@@ -73,27 +98,41 @@ check_prefix_entry(const char *item, size_t *len)
  * canonical (it goes through a symlink, or has "." or ".." components),
  * because no canonical program path can lie under it.  Empty entries are
  * ignored.  Builds the parsed list as *extra.
+ *
+ * The warning goes to whoever set the value interactively (SET, ALTER
+ * ... SET), and once to the log when the postmaster reads the
+ * configuration file.  Never from a backend re-reading the file or a
+ * parallel worker restoring the value: an ERROR there (a client encoding
+ * that cannot show the path, say) would abort the reload in that session
+ * half-way, and it would keep the old settings.
  */
 bool
 execjson_check_allow_prefixes(char **newval, void **extra, GucSource source)
 {
 	ExecGucList *list = exec_guc_list_parse(*newval, check_prefix_entry);
+	int			elevel;
 	int			i;
 
 	if (list == NULL)
 		return false;
-	for (i = 0; i < list->count; i++)
+	if (source >= PGC_S_INTERACTIVE && !InitializingParallelWorker)
+		elevel = WARNING;
+	else if (!IsUnderPostmaster)
+		elevel = LOG;
+	else
+		elevel = 0;
+	for (i = 0; elevel != 0 && i < list->count; i++)
 	{
 		char		resolved[PATH_MAX];
 
 		if (realpath(list->items[i].str, resolved) != NULL &&
 			strcmp(resolved, list->items[i].str) != 0)
-			ereport(WARNING,
+			ereport(elevel,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("execjson.allow_prefixes entry \"%s\" is not a canonical path",
-							list->items[i].str),
+							ascii_text(list->items[i].str)),
 					 errdetail("It resolves to \"%s\"; program paths are compared after resolving symlinks, so no program can match this entry.",
-							   resolved),
+							   ascii_text(resolved)),
 					 errhint("List the canonical path instead.")));
 	}
 	*extra = list;
@@ -111,12 +150,23 @@ execjson_assign_allow_prefixes(const char *newval, void *extra)
 
 /*
  * check_env_entry -- an allow_env entry is a name, a prefix ending in '*',
- * or '*' alone; a name never holds '='.
+ * or '*' alone, in printable ASCII (a request's names are compared after
+ * their conversion to UTF-8, an entry's bytes as they are); a name never
+ * holds '='.
  */
 static bool
 check_env_entry(const char *item, size_t *len)
 {
 	const char *star = memchr(item, '*', *len);
+	size_t		i;
+
+	for (i = 0; i < *len; i++)
+		if ((unsigned char) item[i] < 0x20 || (unsigned char) item[i] >= 0x7f)
+		{
+			GUC_check_errdetail("Entry \"%s\" is not printable ASCII.",
+								ascii_text(pnstrdup(item, *len)));
+			return false;
+		}
 
 	if (memchr(item, '=', *len) != NULL)
 	{

@@ -548,8 +548,8 @@ start_child(ExecSpawnSpec *spec)
 		/* It was there a moment ago: the path changed under us. */
 		if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
 			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
-		/* Or it is no longer a regular file (a FIFO, say). */
-		if (errno == EACCES)
+		/* Or it is no longer a regular file (a FIFO, a socket). */
+		if (errno == EACCES || errno == ENXIO)
 			exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
 		raise_spawn_failed(spec->path);
 	}

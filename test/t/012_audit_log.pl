@@ -12,6 +12,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use ExecJsonTest;
 use Time::HiRes ();
+use IPC::Run ();
 
 # log_statement = none: the test cluster logs every statement by default,
 # and statements hold requests.
@@ -74,6 +75,7 @@ $node->safe_psql('postgres', q{
 	is(scalar(@lines), 1, 'success: one audit line');
 	my $l = $lines[0];
 	is($l->{role}, 'auditor', 'success: the role');
+	is($l->{session_role}, 'postgres', 'success: the session role (it ran SET ROLE)');
 	is($l->{program_path}, xjtool_path(), 'success: the canonical path');
 	like($l->{pid}, qr/^\d+$/, 'success: the child pid');
 	like($l->{duration_ms}, qr/^\d+$/, 'success: the duration');
@@ -114,6 +116,65 @@ $node->safe_psql('postgres', q{
 	($err, @lines) = run_logged("SET statement_timeout = '200ms'; "
 		  . exec_sql(xj_request([ 'sleep', '10000' ])));
 	is($lines[0]{outcome}, 'error:57014', 'statement_timeout: error:57014');
+}
+
+# a call cut short by a FATAL (pg_terminate_backend) still has its audit
+# line, and the FATAL's log lines do not quote the request
+{
+	$node->safe_psql('postgres', 'ALTER ROLE auditor LOGIN');
+	my $offset = -s $node->logfile;
+	my $tag = unique_tag('fatal');
+	my $session = ExecJsonTest::Session->new($node);
+	$session->query('SET execjson.log_executions = on; SET ROLE auditor');
+	$session->start_query(exec_sql(xj_request([ 'tag', $tag, 'print', "\"$secret\"", 'sleep', '20000' ])));
+	ok(scalar(wait_until_tagged($tag)), 'terminated: the program runs');
+	$node->safe_psql('postgres', 'SELECT pg_terminate_backend(' . $session->backend_pid . ')');
+	my @lines;
+	for (1 .. 300)
+	{
+		@lines = audit_lines_since($offset);
+		last if @lines;
+		Time::HiRes::sleep(0.01);
+	}
+	is(scalar(@lines), 1, 'terminated: one audit line');
+	is($lines[0]{outcome}, 'error:57P01', 'terminated: outcome error:57P01');
+	is($lines[0]{role}, 'auditor', 'terminated: the role');
+	my $log = substr(slurp_file($node->logfile), $offset);
+	like($log, qr/FATAL:  terminating connection/, 'terminated: the FATAL is logged');
+	unlike($log, qr/\Q$tag\E/, 'terminated: the request is not in the log');
+	assert_no_leftovers($node, $tag, 'terminated');
+}
+
+# a role dropped while its call runs: the audit line says null, the server
+# keeps running (the name is taken when the call starts)
+{
+	$node->safe_psql('postgres', q{
+		CREATE ROLE doomed LOGIN;
+		GRANT EXECUTE ON FUNCTION exec_run(jsonb) TO doomed;
+	});
+	my $tag = unique_tag('doomed');
+	my ($out, $err) = ('', '');
+	# log_executions is superuser-only: a superuser turns it on for the role
+	$node->safe_psql('postgres', 'ALTER ROLE doomed SET execjson.log_executions = on');
+	my $offset = -s $node->logfile;
+	my $sql = 'SELECT exec_run(r) IS NOT NULL, pg_relation_size(c.oid) >= 0 FROM (VALUES ('
+	  . sql_literal(encode_json_text(xj_request([ 'tag', $tag, 'sleep', '1500', 'print', '1' ])))
+	  . '::jsonb)) v(r), (SELECT oid FROM pg_class WHERE relkind = \'r\' LIMIT 2) c';
+	my $run = IPC::Run::start(
+		[ 'psql', '-XAtq', '-d', $node->connstr('postgres'), '-U', 'doomed', '-c', $sql ],
+		'>', \$out, '2>', \$err);
+	ok(scalar(wait_until_tagged($tag)), 'dropped role: the program runs');
+	$node->safe_psql('postgres', 'REVOKE EXECUTE ON FUNCTION exec_run(jsonb) FROM doomed; '
+		  . 'ALTER ROLE doomed RESET ALL; DROP ROLE doomed');
+	$run->finish;
+	my ($r, $o, $e) = $node->psql('postgres', 'SELECT 1');
+	is($o, '1', 'dropped role: the server answers');
+	my $log = substr(slurp_file($node->logfile), $offset);
+	unlike($log, qr/terminated by signal/, 'dropped role: no backend crashed');
+	my @lines = audit_lines_since($offset);
+	ok(scalar(@lines) >= 1, 'dropped role: the calls are logged');
+	ok((grep { !defined $_->{role} } @lines) || (grep { ($_->{role} // '') eq 'doomed' } @lines),
+		'dropped role: the role is its name or null');
 }
 
 # the whole log: never argv, env values, stdin or output, and no STATEMENT

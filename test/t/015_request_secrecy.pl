@@ -45,6 +45,22 @@ for my $case (@cases)
 	unlike($err, qr/\Q$secret\E/, "$name: the client's error does not quote the request");
 }
 
+# An execjson error raised in a parallel worker (a PARALLEL SAFE wrapper)
+# is re-raised by the leader, which would log its statement.
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION wrapped(r jsonb) RETURNS jsonb LANGUAGE plpgsql PARALLEL SAFE
+	AS $$ BEGIN RETURN exec_run(r); END $$;
+});
+my $version = $node->safe_psql('postgres', 'SHOW server_version_num');
+my $force = $version >= 160000 ? 'debug_parallel_query' : 'force_parallel_mode';
+{
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"SET $force = on; SELECT wrapped(" . literal_request([ 'exit', '3' ]) . ')');
+	isnt($ret, 0, 'parallel worker: the call fails');
+	like($err, qr/parallel worker/, 'parallel worker: it ran in a worker');
+	unlike($err, qr/\Q$secret\E/, 'parallel worker: the client\'s error does not quote the request');
+}
+
 my $log = slurp_file($node->logfile);
 like($log, qr/program exited with non-zero status/, 'the errors are in the log');
 unlike($log, qr/\Q$secret\E/, 'the request is nowhere in the server log');
