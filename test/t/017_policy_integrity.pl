@@ -146,5 +146,33 @@ for (1 .. 200)
 }
 ok($logged, 'parallel: the call has its audit line');
 
+# A reload reaches every session: the check hook of allow_prefixes must not
+# fail in a session whose client encoding cannot show a configured path
+# (an entry through a symlink draws a warning; "\x{e9}" has no KOI8R form).
+{
+	my $tmp = PostgreSQL::Test::Utils::tempdir('reload');
+	chmod 0755, $tmp;
+	mkdir "$tmp/d\xc3\xa9" or die "mkdir: $!";
+	symlink("$tmp/d\xc3\xa9", "$tmp/lnk") or die "symlink: $!";
+	$node->append_conf('postgresql.conf',
+		"execjson.allow_prefixes = '$dir/bin, $tmp/lnk'\nexecjson.allow_env = 'KEPT'");
+	$node->reload;
+	local $ENV{PGCLIENTENCODING} = 'KOI8R';
+	my $session = ExecJsonTest::Session->new($node);
+	my ($before) = $session->query('SHOW execjson.allow_env');
+	is($before, "KEPT\n", 'reload: the session starts with the configured allow_env');
+	$node->append_conf('postgresql.conf', "execjson.allow_env = ''");
+	$node->reload;
+	my $after;
+	for (1 .. 100)
+	{
+		($after) = $session->query('SHOW execjson.allow_env');
+		last if $after eq "\n";
+		Time::HiRes::sleep(0.05);
+	}
+	is($after, "\n", 'reload: the KOI8R session gets the new allow_env');
+	$session->quit;
+}
+
 $node->stop;
 done_testing();
