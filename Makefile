@@ -90,3 +90,20 @@ demo:
 
 bench:
 	bash test/bench/run-bench.sh
+
+.PHONY: deb test-package check-meta
+
+# The Debian package postgresql-NN-execjson, in build/deb/ (as root, on
+# Debian: installs the build dependencies; see debian/).
+deb:
+	bash test/package/build-deb.sh
+
+# make deb, then install only that .deb in a fresh Debian 12 chroot, run the
+# regression suite against it and purge it.
+test-package:
+	bash test/package/run-package-test.sh
+
+# META.json is well-formed and its version agrees with execjson.control and
+# debian/changelog (make test runs it too).
+check-meta:
+	perl test/package/check-meta.pl

@@ -38,10 +38,34 @@ install_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# install_available PKG... -- install_packages for those of PKG that the
+# archive has (apt-cache); say which it has not.  For what a test can do
+# without (it then skips, saying why).
+install_available() {
+	local avail=() p
+	for p in "$@"; do
+		if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+			continue
+		fi
+		if [ -z "${EXECJSON_APT_UPDATED:-}" ] && [ "$(id -u)" = 0 ]; then
+			apt-get update -qq
+			EXECJSON_APT_UPDATED=1
+		fi
+		if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+			avail+=("$p")
+		else
+			log "$p is not in the archive: the tests that need it are skipped"
+		fi
+	done
+	[ ${#avail[@]} -eq 0 ] || install_packages "${avail[@]}"
+}
+
 # install_base_deps -- what building and testing execjson needs.
 install_base_deps() {
 	install_packages gcc make libc6-dev perl libipc-run-perl procps strace \
 		"postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
+	# PL/Proxy, for the scaling-out test (test/t/030_plproxy.pl).
+	install_available "postgresql-$PG_MAJOR-plproxy"
 	# Debian creates a "main" cluster on install; the tests do not use it.
 	if command -v pg_lsclusters >/dev/null &&
 		pg_lsclusters -h 2>/dev/null | awk '$1=="'"$PG_MAJOR"'" && $2=="main" && $4=="online"' | grep -q .; then

@@ -12,6 +12,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 install_base_deps
+# META.json well-formed, its version the same as execjson.control's and
+# debian/changelog's (test/package/check-meta.pl).
+log "check-meta"
+perl "$SRCDIR/test/package/check-meta.pl" "$SRCDIR"
 build_and_install
 # EXECJSON_SKIP_LINT=1: no cppcheck (make test-matrix: the lint does not
 # depend on the PostgreSQL version, and older cppchecks disagree).

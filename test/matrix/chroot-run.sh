@@ -30,8 +30,10 @@ TMPROOT=
 
 # What the chroot holds.  The same list as install_base_deps in
 # test/lib.sh, so run-tests.sh finds nothing missing and installs nothing.
+# PL/Proxy (test/t/030_plproxy.pl) is in bullseye, trixie and sid; a suite
+# without it would need it dropped here (the test then skips).
 PACKAGES=(gcc make libc6-dev perl libipc-run-perl procps
-	"postgresql-$PG" "postgresql-server-dev-$PG")
+	"postgresql-$PG" "postgresql-server-dev-$PG" "postgresql-$PG-plproxy")
 # Bump when the way a chroot is made changes: cached ones are then rebuilt.
 RECIPE="execjson-matrix chroot 1: suite=$SUITE mirror=$MIRROR packages=${PACKAGES[*]}"
 STAMP=.execjson-matrix-recipe
