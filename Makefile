@@ -8,6 +8,7 @@ OBJS = \
 	src/jsontext.o \
 	src/policy.o \
 	src/request.o \
+	src/sandbox.o \
 	src/spawn.o \
 	src/wait.o
 
