@@ -76,18 +76,8 @@
 #define AT_RECURSIVE 0x8000
 #endif
 #define SANDBOX_MOUNT_ATTR_RDONLY 0x00000001
-
-typedef struct SandboxMountAttr
-{
-	uint64		attr_set;
-	uint64		attr_clr;
-	uint64		propagation;
-	uint64		userns_fd;
-} SandboxMountAttr;
-
-#ifndef STATX_ATTR_MOUNT_ROOT
-#define STATX_ATTR_MOUNT_ROOT 0x00002000
-#endif
+/* struct mount_attr: attr_set, attr_clr, propagation, userns_fd */
+#define SANDBOX_MOUNT_ATTR_WORDS 4
 
 /* ================================================================
  * PARENT SIDE
@@ -123,8 +113,6 @@ static const char *const step_names[] = {
 	[SANDBOX_STEP_UID_MAP] = "write_uid_map",
 	[SANDBOX_STEP_GID_MAP] = "write_gid_map",
 	[SANDBOX_STEP_MOUNT_PRIVATE] = "make_mounts_private",
-	[SANDBOX_STEP_BIND_OLD_ROOT] = "bind_old_root",
-	[SANDBOX_STEP_ENTER_OLD_ROOT] = "enter_old_root",
 	[SANDBOX_STEP_MOUNT_ROOT] = "mount_root_tmpfs",
 	[SANDBOX_STEP_PIVOT_ROOT] = "pivot_root",
 	[SANDBOX_STEP_MKDIR] = "mkdir",
@@ -195,7 +183,7 @@ sandbox_hint(int step, int err)
 	if (step == SANDBOX_STEP_CLONE && (err == ENOSPC || err == EUSERS))
 		return "The kernel allows no new user namespace: check the sysctl user.max_user_namespaces.";
 	if (step == SANDBOX_STEP_CLONE && err == EPERM)
-		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, or a seccomp filter on the server (containers).";
+		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, a seccomp filter on the server (containers), or a server started by chroot (a user namespace needs a real root; use pivot_root or a container).";
 	if (step == SANDBOX_STEP_MOUNT_PROC && err == EPERM)
 		return "A new /proc cannot be mounted where the server's /proc is partly covered by other mounts (as in many containers).";
 	if (err == EPERM || err == EACCES)
@@ -562,33 +550,6 @@ add_host_path(PlanBuilder *b, const char *path)
 }
 
 /*
- * root_is_mount_point -- whether "/" is the root of a mount; it is not in
- * a chroot, where pivot_root() needs "/" bound onto itself first.
- * Asked once per backend.
- */
-static bool
-root_is_mount_point(void)
-{
-	static int	answer = -1;
-
-	if (answer < 0)
-	{
-#ifdef SYS_statx
-		struct statx stx;
-
-		answer = 1;
-		if (statx(AT_FDCWD, "/", 0, STATX_BASIC_STATS, &stx) == 0 &&
-			(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-			(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) == 0)
-			answer = 0;
-#else
-		answer = 1;
-#endif
-	}
-	return answer == 1;
-}
-
-/*
  * exec_sandbox_plan -- the plan for the next call under the current
  * settings, or NULL when execjson.sandbox is empty.  Built in the current
  * memory context.
@@ -598,7 +559,6 @@ exec_sandbox_plan(void)
 {
 	static const char *const dev_files[] = {"null", "zero", "full", "random", "urandom"};
 	ExecSandboxPlan *plan;
-	int			i;
 
 	if (sandbox_flags == 0)
 		return NULL;
@@ -616,9 +576,9 @@ exec_sandbox_plan(void)
 	if (sandbox_flags & EXEC_SANDBOX_FILESYSTEM)
 	{
 		PlanBuilder b;
+		int			i;
 
 		plan->clone_flags |= CLONE_NEWNS;
-		plan->bind_root_first = !root_is_mount_point();
 		plan->root_options = SANDBOX_ROOT_OPTIONS;
 		plan->tmp_options = psprintf("mode=1777,size=%lldk",
 									 (long long) execjson_sandbox_tmp_bytes);
@@ -720,12 +680,10 @@ child_make_read_only(const char *path, int *err)
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
 
 #ifdef SYS_mount_setattr
-	SandboxMountAttr attr;
+	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, 0, 0};
 
-	memset(&attr, 0, sizeof(attr));
-	attr.attr_set = SANDBOX_MOUNT_ATTR_RDONLY;
 	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
-				&attr, sizeof(attr)) == 0)
+				attr, sizeof(attr)) == 0)
 		return 0;
 	if (errno != ENOSYS)
 		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
@@ -800,10 +758,6 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 /*
  * child_enter_new_root -- a tmpfs becomes the root; the old root is
  * reachable at SANDBOX_OLD_ROOT until child_leave_old_root().
- *
- * In a chroot "/" is no mount, and pivot_root() refuses to move it: "/" is
- * first bound onto itself and entered (".." from the root steps onto what
- * is mounted on it).
  */
 static int
 child_enter_new_root(const ExecSandboxPlan *plan, int *err)
@@ -811,13 +765,6 @@ child_enter_new_root(const ExecSandboxPlan *plan, int *err)
 	/* Nothing of ours propagates to the server's mounts. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		FAIL(SANDBOX_STEP_MOUNT_PRIVATE);
-	if (plan->bind_root_first)
-	{
-		if (mount("/", "/", NULL, MS_BIND | MS_REC, NULL) != 0)
-			FAIL(SANDBOX_STEP_BIND_OLD_ROOT);
-		if (chdir("/..") != 0 || chroot(".") != 0)
-			FAIL(SANDBOX_STEP_ENTER_OLD_ROOT);
-	}
 	if (mount("tmpfs", SANDBOX_ROOT_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV,
 			  plan->root_options) != 0)
 		FAIL(SANDBOX_STEP_MOUNT_ROOT);

@@ -34,8 +34,6 @@ typedef enum ExecSandboxStep
 	SANDBOX_STEP_UID_MAP,
 	SANDBOX_STEP_GID_MAP,
 	SANDBOX_STEP_MOUNT_PRIVATE,
-	SANDBOX_STEP_BIND_OLD_ROOT,
-	SANDBOX_STEP_ENTER_OLD_ROOT,
 	SANDBOX_STEP_MOUNT_ROOT,
 	SANDBOX_STEP_PIVOT_ROOT,
 	SANDBOX_STEP_MKDIR,
@@ -80,7 +78,6 @@ typedef struct ExecSandboxPlan
 	int			uid_map_len;
 	char		gid_map[64];
 	int			gid_map_len;
-	bool		bind_root_first;	/* "/" is not a mount point (chroot) */
 	const char *root_options;	/* tmpfs options of the new root */
 	const char *tmp_options;	/* tmpfs options of /tmp */
 	int			nops;
