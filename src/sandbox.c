@@ -605,8 +605,13 @@ exec_sandbox_plan(void)
 		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout");
 		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr");
 
+		/*
+		 * An allowed prefix of "/" is not bound: it would expose everything.
+		 * The program itself runs anyway, from the file the parent opened.
+		 */
 		for (i = 0; i < exec_policy_prefix_count(); i++)
-			add_host_path(&b, exec_policy_prefix(i));
+			if (strcmp(exec_policy_prefix(i), "/") != 0)
+				add_host_path(&b, exec_policy_prefix(i));
 		for (i = 0; sandbox_paths && i < sandbox_paths->count; i++)
 			add_host_path(&b, sandbox_paths->items[i]);
 
