@@ -53,6 +53,15 @@ if [ $status -eq 0 ]; then
 		"ALTER SYSTEM SET execjson.sandbox = 'filesystem,network'" -c \
 		"ALTER SYSTEM SET execjson.sandbox_paths = '/usr,/lib,/lib64,/bin'" -c \
 		"SELECT pg_reload_conf()" >/dev/null
+	# the server really runs programs in the sandbox now: as pid 1
+	pid=$(runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
+		psql -X -At -d postgres -c "CREATE EXTENSION IF NOT EXISTS execjson" -c \
+		"SELECT exec_run('{\"kind\": \"run_program_v1\", \"program_path\": \"$EXECJSON_TEST_DIR/bin/xjtool\", \"argv\": [\"pid\"]}')->>'pid'" |
+		tail -n 1)
+	if [ "$pid" != 1 ]; then
+		echo "the sandboxed server did not run the program as pid 1 (got '$pid')" >&2
+		status=1
+	fi
 	runuser -u postgres -- env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres \
 		make -C "$work/src" -s PG_CONFIG="$PG_CONFIG" \
 		EXECJSON_TEST_DIR="$EXECJSON_TEST_DIR" installcheck-sandbox || status=$?
