@@ -112,7 +112,6 @@ static const char *const step_names[] = {
 	[SANDBOX_STEP_SETGROUPS] = "deny_setgroups",
 	[SANDBOX_STEP_UID_MAP] = "write_uid_map",
 	[SANDBOX_STEP_GID_MAP] = "write_gid_map",
-	[SANDBOX_STEP_MOUNT_PRIVATE] = "make_mounts_private",
 	[SANDBOX_STEP_MOUNT_ROOT] = "mount_root_tmpfs",
 	[SANDBOX_STEP_PIVOT_ROOT] = "pivot_root",
 	[SANDBOX_STEP_MKDIR] = "mkdir",
@@ -673,10 +672,11 @@ child_map_ids(const ExecSandboxPlan *plan, int *err)
 }
 
 /*
- * child_make_read_only -- make the recursive bind at path read-only at
- * every level.  Without mount_setattr(), a remount of the top mount that
- * keeps its locked flags (atime mode, nosuid, nodev, noexec), which the
- * kernel otherwise refuses with EPERM.
+ * child_make_read_only -- make the recursive bind at path read-only and
+ * private (no mount the server makes later under it shows up) at every
+ * level.  Without mount_setattr(), a remount of the top mount that keeps
+ * its locked flags (atime mode, nosuid, nodev, noexec), which the kernel
+ * otherwise refuses with EPERM.
  */
 static int
 child_make_read_only(const char *path, int *err)
@@ -685,7 +685,7 @@ child_make_read_only(const char *path, int *err)
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
 
 #ifdef SYS_mount_setattr
-	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, 0, 0};
+	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
 
 	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
 				attr, sizeof(attr)) == 0)
@@ -707,7 +707,8 @@ child_make_read_only(const char *path, int *err)
 		flags |= MS_NODIRATIME;
 	if (sfs.f_flags & ST_RELATIME)
 		flags |= MS_RELATIME;
-	if (mount(NULL, path, NULL, flags, NULL) != 0)
+	if (mount(NULL, path, NULL, flags, NULL) != 0 ||
+		mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
 	return 0;
 }
@@ -767,9 +768,11 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 static int
 child_enter_new_root(const ExecSandboxPlan *plan, int *err)
 {
-	/* Nothing of ours propagates to the server's mounts. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		FAIL(SANDBOX_STEP_MOUNT_PRIVATE);
+	/*
+	 * Nothing of ours propagates to the server's mounts: a mount namespace
+	 * made in a new user namespace has the shared mounts it copied turned
+	 * into slaves (the binds are made private below).
+	 */
 	if (mount("tmpfs", SANDBOX_ROOT_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV,
 			  plan->root_options) != 0)
 		FAIL(SANDBOX_STEP_MOUNT_ROOT);
