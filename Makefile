@@ -8,6 +8,7 @@ OBJS = \
 	src/jsontext.o \
 	src/policy.o \
 	src/request.o \
+	src/sandbox.o \
 	src/spawn.o \
 	src/wait.o
 
@@ -17,7 +18,14 @@ PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits upgrade
+REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits sandbox upgrade
+
+# make test runs the suite a second time on a server configured with
+# execjson.sandbox = 'filesystem,network' (`make installcheck-sandbox`):
+# every test but those whose output differs by design when the program is
+# pid 1 of a pid namespace, which ignores the signals it sends itself
+# (kill, SIGXCPU, SIGXFSZ: see the README's Sandbox section).
+REGRESS_SANDBOX = $(filter-out exit_status exec_try resource_limits,$(REGRESS))
 
 # TAP tests (process-level behaviour) live in test/t.
 TAP_TESTS = 1
@@ -48,13 +56,16 @@ cd $(srcdir) && \
    PG_REGRESS='$(top_builddir)/src/test/regress/pg_regress' \
    $(PROVE) $(PG_PROVE_FLAGS) -I test/perl $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),test/t/*.pl)
 endef
+
+installcheck-sandbox:
+	$(pg_regress_installcheck) --outputdir=sandbox_check $(REGRESS_OPTS) $(REGRESS_SANDBOX)
 else
 all install installcheck:
 	@echo "pg_config not found: install postgresql-server-dev-NN (or run 'make demo' or 'make test', which install what they need)" >&2
 	@exit 1
 endif
 
-.PHONY: test-programs install-test-programs lint demo test test-matrix bench
+.PHONY: installcheck-sandbox test-programs install-test-programs lint demo test test-matrix bench
 
 # Static analysis of our own C code (PostgreSQL's headers excluded).
 lint:

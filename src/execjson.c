@@ -23,6 +23,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "execjson.h"
+#include "sandbox.h"
 
 PG_MODULE_MAGIC;
 
@@ -268,6 +269,8 @@ exec_call(Jsonb *request)
 	spec.argv = build_argv(spec.path, &req);
 	spec.envp = build_envp(&req);
 	exec_spawn_add_limits(&spec);
+	spec.sandbox = exec_sandbox_plan();
+	exec_call_stats.sandbox = spec.sandbox ? spec.sandbox->flags : 0;
 
 	exec_child_register_exit_callback();
 	exec_run_child(&spec, stdin_text.data, stdin_text.len, req.timeout_ms,
@@ -296,7 +299,11 @@ exec_call(Jsonb *request)
  *	 execjson call: {"role": ..., "session_role": ..., "program_path": ...,
  *	   "pid": ...,
  *	   "duration_ms": ..., "outcome": ..., "exit_code": ..., "signal": ...,
- *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...}
+ *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...,
+ *	   "sandbox": ...}
+ *
+ * sandbox is "none" or the namespaces the call ran in
+ * ("processes,filesystem,network").
  *
  * role is the current user, session_role the session's (they differ under
  * SET ROLE or in a SECURITY DEFINER function); null for a role that was
@@ -336,6 +343,7 @@ log_execution(instr_time start, const char *outcome)
 	exec_details_add_int64(&line, "stdin_bytes", st->stdin_bytes);
 	exec_details_add_int64(&line, "stdout_bytes", st->stdout_bytes);
 	exec_details_add_int64(&line, "stderr_bytes", st->stderr_bytes);
+	exec_details_add_string(&line, "sandbox", exec_sandbox_describe(st->sandbox));
 	appendStringInfoChar(&line.buf, '}');
 
 	ereport(LOG,

@@ -39,6 +39,9 @@ extern int	execjson_rlimit_as;
 extern int	execjson_rlimit_nofile;
 extern int	execjson_rlimit_nproc;
 extern int	execjson_rlimit_fsize;
+extern char *execjson_sandbox;
+extern char *execjson_sandbox_paths;
+extern int	execjson_sandbox_tmp_bytes;
 
 extern void exec_define_gucs(void);
 
@@ -94,6 +97,17 @@ extern void execjson_assign_allow_env(const char *newval, void *extra);
 extern void exec_policy_check_env(const ExecRequest *req);
 extern char *exec_policy_resolve(const char *program_path);
 extern int	exec_program_open(const char *canonical, bool *is_script);
+extern int	exec_policy_prefix_count(void);
+extern const char *exec_policy_prefix(int i);
+
+/* sandbox.c (the rest is in sandbox.h) */
+extern bool execjson_check_sandbox(char **newval, void **extra,
+								   GucSource source);
+extern void execjson_assign_sandbox(const char *newval, void *extra);
+extern bool execjson_check_sandbox_paths(char **newval, void **extra,
+										 GucSource source);
+extern void execjson_assign_sandbox_paths(const char *newval, void *extra);
+extern int	exec_sandbox_flags(void);
 
 /* jsontext.c */
 extern int64 exec_stdin_serialize(const JsonbValue *value, StringInfo out,
@@ -111,6 +125,7 @@ typedef struct ExecSpawnSpec
 	char	   *const *envp;
 	int			exec_fd;		/* execute this open file; -1: execute path */
 	int			fds[3];			/* become the child's 0, 1, 2; all >= 3 */
+	const struct ExecSandboxPlan *sandbox;	/* NULL: no sandbox */
 	int			nlimits;
 	struct
 	{
@@ -121,7 +136,8 @@ typedef struct ExecSpawnSpec
 
 /* spawn.c */
 extern void exec_spawn_add_limits(ExecSpawnSpec *spec);
-extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno);
+extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno,
+						int *sandbox_step);
 
 /*
  * ExecOutcome -- how a run ended, as far as wait.c could see.
@@ -142,6 +158,7 @@ typedef struct ExecCallStats
 {
 	const char *program_path;	/* canonical; NULL before resolution */
 	pid_t		pid;			/* 0 before spawn */
+	int			sandbox;		/* EXEC_SANDBOX_* flags of the call */
 	bool		reaped;			/* reaped, with a known status */
 	int			wait_status;	/* valid when reaped */
 	int64		stdin_bytes;

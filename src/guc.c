@@ -242,5 +242,36 @@ exec_define_gucs(void)
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
+	DefineCustomStringVariable("execjson.sandbox",
+							   "Namespaces programs run in: any of processes, filesystem, network.",
+							   "Empty: no sandbox. filesystem and network imply processes. A kernel that refuses them fails the call (exec_sandbox_unavailable).",
+							   &execjson_sandbox,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   execjson_check_sandbox,
+							   execjson_assign_sandbox,
+							   NULL);
+
+	DefineCustomStringVariable("execjson.sandbox_paths",
+							   "Comma-separated absolute paths bound read-only into the filesystem sandbox, besides execjson.allow_prefixes.",
+							   "A symlink appears as the same symlink; a missing entry is ignored.",
+							   &execjson_sandbox_paths,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   execjson_check_sandbox_paths,
+							   execjson_assign_sandbox_paths,
+							   NULL);
+
+	DefineCustomIntVariable("execjson.sandbox_tmp_bytes",
+							"Size of the private /tmp of the filesystem sandbox.",
+							NULL,
+							&execjson_sandbox_tmp_bytes,
+							64 * 1024, 64, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("execjson");
 }

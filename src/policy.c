@@ -249,6 +249,26 @@ exec_policy_check_env(const ExecRequest *req)
 }
 
 /*
+ * exec_policy_prefix_count -- how many entries execjson.allow_prefixes has.
+ */
+int
+exec_policy_prefix_count(void)
+{
+	return allow_prefixes ? allow_prefixes->count : 0;
+}
+
+/*
+ * exec_policy_prefix -- entry i of execjson.allow_prefixes (no trailing
+ * slash but for "/"), for the sandbox to bind.
+ */
+const char *
+exec_policy_prefix(int i)
+{
+	Assert(allow_prefixes && i >= 0 && i < allow_prefixes->count);
+	return allow_prefixes->items[i].path;
+}
+
+/*
  * path_is_under -- does path lie under prefix, component by component?
  *
  * prefix has no trailing slash (except "/" itself).  "/a/b" is under "/a"

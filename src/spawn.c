@@ -30,7 +30,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -43,6 +46,7 @@
 
 #include "compat.h"
 #include "execjson.h"
+#include "sandbox.h"
 
 /* Everything the child may touch. */
 typedef struct ChildArgs
@@ -52,8 +56,13 @@ typedef struct ChildArgs
 	int			max_fd;			/* close fds up to this one if close_range fails */
 	pid_t		parent_pid;
 	sigset_t	empty_mask;
+	const ExecSandboxPlan *sandbox; /* NULL: plain vfork(), no sandbox */
 	volatile int exec_errno;	/* set by the child if execve() fails */
+	volatile int sandbox_step;	/* set by the child if a sandbox step fails */
 } ChildArgs;
+
+/* The stack of a cloned (sandboxed) child, with a guard page below. */
+#define CHILD_STACK_SIZE (256 * 1024)
 
 /* The fd the program file is moved to in the child, when executed by fd. */
 #define CHILD_EXEC_FD 3
@@ -71,6 +80,32 @@ child_exec(ChildArgs *args)
 	int			first_to_close = 3;
 	int			sig;
 	int			i;
+
+#ifdef __linux__
+	if (args->sandbox)
+	{
+		int			step;
+		int			err = 0;
+
+		/*
+		 * In a new pid namespace getppid() is 0: the death signal first, and
+		 * the check that the backend is still there comes after the fds are
+		 * closed (below).
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		{
+			args->sandbox_step = SANDBOX_STEP_PDEATHSIG;
+			goto fail;
+		}
+		step = exec_sandbox_child_setup(args->sandbox, &err);
+		if (step != 0)
+		{
+			args->sandbox_step = step;
+			args->exec_errno = err ? err : EINVAL;
+			_exit(127);
+		}
+	}
+#endif
 
 	/*
 	 * Every signal back to its default disposition.  The signals stay
@@ -108,10 +143,13 @@ child_exec(ChildArgs *args)
 
 #ifdef __linux__
 	/* Die with the backend, and cover the race with its exit. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		goto fail;
-	if (getppid() != args->parent_pid)
-		_exit(127);
+	if (!args->sandbox)
+	{
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+			goto fail;
+		if (getppid() != args->parent_pid)
+			_exit(127);
+	}
 	/* A setuid program gains no privileges. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		goto fail;
@@ -144,6 +182,27 @@ child_exec(ChildArgs *args)
 		for (fd = first_to_close; fd <= args->max_fd; fd++)
 			(void) close(fd);
 	}
+
+#ifdef __linux__
+	if (args->sandbox)
+	{
+		/*
+		 * Is the backend still there?  Now that our copy of the stdin pipe's
+		 * write end is closed, the backend (suspended until we exec) holds
+		 * the only one: if the pipe has no writer, the backend has exited,
+		 * perhaps before the death signal was set.  If it exits after this
+		 * check, it closes its fds before it looks for children to signal,
+		 * and so sees the death signal set above.
+		 */
+		struct pollfd pfd;
+
+		pfd.fd = 0;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)) != 0)
+			_exit(127);
+	}
+#endif
 
 	/*
 	 * Resource limits last: a low RLIMIT_NOFILE must not stop the fd moves
@@ -188,6 +247,50 @@ vfork_child(ChildArgs *args)
 	return pid;
 }
 
+#ifdef __linux__
+/*
+ * clone_entry -- the cloned child's start: child_exec().
+ */
+static int
+clone_entry(void *arg)
+{
+	child_exec((ChildArgs *) arg);
+}
+
+/*
+ * clone_child -- the sandboxed spawn: clone() into the plan's new
+ * namespaces, sharing the backend's memory and suspending it until the
+ * child execs or exits, like vfork(); the child runs on a stack of its own
+ * (allocated once per backend), as clone() requires.  Returns the pid, or
+ * -1 with errno set and *step saying what failed.
+ */
+static pg_noinline pid_t
+clone_child(ChildArgs *args, int *step)
+{
+	static char *stack = NULL;
+
+	if (stack == NULL)
+	{
+		char	   *mem = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+							   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+		if (mem == MAP_FAILED)
+			return -1;
+		/* A guard page: an overflow faults instead of writing memory. */
+		if (mprotect(mem, 4096, PROT_NONE) != 0)
+		{
+			munmap(mem, CHILD_STACK_SIZE);
+			return -1;
+		}
+		stack = mem;
+	}
+	*step = SANDBOX_STEP_CLONE;
+	return clone(clone_entry, stack + CHILD_STACK_SIZE,
+				 args->sandbox->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD,
+				 args);
+}
+#endif
+
 /*
  * add_limit -- add one resource limit to spec, unless value is -1 (unset).
  */
@@ -225,10 +328,14 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
  * The fds in spec must be >= 3 and close-on-exec.  Returns the child's
  * pid, which is also its process group id; or -1 with *spawn_errno set if
  * the program could not be started (the child, if any, has then been
- * reaped).
+ * reaped), and *sandbox_step set to the ExecSandboxStep that failed if it
+ * was the sandbox (else SANDBOX_STEP_NONE).
+ *
+ * With spec->sandbox, the child is cloned into new namespaces (sandbox.c)
+ * instead of vfork()ed; the program is then pid 1 of its pid namespace.
  */
 pid_t
-exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
+exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step)
 {
 	ChildArgs	args;
 	sigset_t	all;
@@ -254,6 +361,9 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 	args.spec = spec;
 	args.parent_pid = MyProcPid;
 	args.exec_errno = 0;
+	args.sandbox = spec->sandbox;
+	args.sandbox_step = SANDBOX_STEP_NONE;
+	*sandbox_step = SANDBOX_STEP_NONE;
 	sigemptyset(&args.empty_mask);
 	args.max_fd = max_fd;
 
@@ -285,7 +395,12 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = vfork_child(&args);
+#ifdef __linux__
+	if (args.sandbox)
+		pid = clone_child(&args, sandbox_step);
+	else
+#endif
+		pid = vfork_child(&args);
 	save_errno = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -294,6 +409,7 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 		*spawn_errno = save_errno;
 		return -1;
 	}
+	*sandbox_step = SANDBOX_STEP_NONE;
 
 	if (args.exec_errno != 0)
 	{
@@ -301,6 +417,7 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno)
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		*spawn_errno = args.exec_errno;
+		*sandbox_step = args.sandbox_step;
 		return -1;
 	}
 

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -41,6 +42,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "execjson.h"
+#include "sandbox.h"
 
 /* How much to read from a pipe at a time, and per wake-up. */
 #define READ_CHUNK 65536
@@ -96,6 +98,25 @@ ExecCallStats exec_call_stats;
 static bool exit_callback_registered = false;
 
 /*
+ * How long reap() waits for a SIGKILLed child to be gone.  A process in
+ * uninterruptible sleep (D state) does not die at once, and the pid 1 of a
+ * sandbox is gone only once every process of its namespace is: the
+ * backend does not hang on it, but warns and reaps it later.
+ */
+#define REAP_BOUND_MS 500
+
+/*
+ * lingering -- children SIGKILLed but not yet gone, reaped with WNOHANG
+ * at the next call and at backend exit.  Never lost: past the array's
+ * size, reap() waits without a bound instead.
+ */
+#define MAX_LINGERING 32
+static pid_t lingering[MAX_LINGERING];
+static int	nlingering = 0;
+
+static int64 now_ns(void);
+
+/*
  * track_fd -- tell fd.c about an fd the call opened (it then keeps the
  * backend's total under max_files_per_process by closing cached files).
  * Returns fd; -1 is passed through.
@@ -123,12 +144,76 @@ close_fd(int *fd)
 }
 
 /*
+ * reap_lingering -- reap, without waiting, the children an earlier reap()
+ * left behind.
+ */
+static void
+reap_lingering(void)
+{
+	int			i = 0;
+
+	while (i < nlingering)
+	{
+		pid_t		r = waitpid(lingering[i], NULL, WNOHANG);
+
+		if (r == 0 || (r < 0 && errno == EINTR))
+			i++;
+		else
+			lingering[i] = lingering[--nlingering];
+	}
+}
+
+/*
+ * gone_within -- wait up to ms for the SIGKILLed child to have exited
+ * (without reaping it): on its pidfd, else by polling.
+ */
+static bool
+gone_within(int ms)
+{
+	struct timespec tick = {0, 1000000};
+	int64		deadline = now_ns() + (int64) ms * 1000000;
+
+	for (;;)
+	{
+		int64		left = deadline - now_ns();
+
+		if (active.pidfd >= 0)
+		{
+			struct pollfd pfd = {active.pidfd, POLLIN, 0};
+			int			r = poll(&pfd, 1, left > 0 ? (int) (left / 1000000) : 0);
+
+			if (r > 0)
+				return true;
+			if (r < 0 && errno != EINTR)
+				return true;	/* let waitpid() decide */
+		}
+		else
+		{
+			siginfo_t	info;
+
+			memset(&info, 0, sizeof(info));
+			if (waitid(P_PID, active.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+			{
+				if (errno != EINTR)
+					return true;
+			}
+			else if (info.si_pid == active.pid)
+				return true;
+			if (left > 0)
+				nanosleep(&tick, NULL);
+		}
+		if (left <= 0)
+			return false;
+	}
+}
+
+/*
  * reap -- reap the child, SIGKILLing its process group first when kill_first.
  *
  * The group is killed before the leader is reaped: while the leader is
- * not reaped its pid, and so the group id, cannot be reused.  waitpid()
- * after SIGKILL returns as soon as the kernel has torn the child down.
- * Returns the wait status.
+ * not reaped its pid, and so the group id, cannot be reused.  After the
+ * SIGKILL the wait is bounded (REAP_BOUND_MS): a child not gone by then
+ * is left to reap_lingering(), with a WARNING.  Returns the wait status.
  */
 static int
 reap(bool kill_first)
@@ -139,6 +224,19 @@ reap(bool kill_first)
 	{
 		if (kill_first && kill(-active.pid, SIGKILL) != 0)
 			(void) kill(active.pid, SIGKILL);
+		if (kill_first && nlingering < MAX_LINGERING &&
+			!gone_within(REAP_BOUND_MS))
+		{
+			lingering[nlingering++] = active.pid;
+			active.pid = -1;
+			active.reap_failed = true;
+			exec_call_stats.reaped = false;
+			ereport(WARNING,
+					(errmsg("execjson: a program did not end within %d ms of SIGKILL", REAP_BOUND_MS),
+					 errdetail("It will be reaped later; a process in uninterruptible sleep delays it."),
+					 errhidestmt(true), errhidecontext(true)));
+			return status;
+		}
 		while (waitpid(active.pid, &status, 0) < 0)
 		{
 			if (errno != EINTR)
@@ -192,6 +290,7 @@ static void
 exec_child_on_exit(int code, Datum arg)
 {
 	release_all(false);
+	reap_lingering();
 }
 
 /*
@@ -538,6 +637,7 @@ start_child(ExecSpawnSpec *spec)
 {
 	bool		is_script;
 	int			spawn_errno;
+	int			spawn_step;
 	pid_t		pid;
 	int			i;
 
@@ -562,7 +662,7 @@ start_child(ExecSpawnSpec *spec)
 	for (i = 0; i < 3; i++)
 		spec->fds[i] = active.child_fds[i];
 
-	pid = exec_spawn(spec, &spawn_errno);
+	pid = exec_spawn(spec, &spawn_errno, &spawn_step);
 	active.pid = pid;
 	for (i = 0; i < 3; i++)
 		close_fd(&active.child_fds[i]);
@@ -570,6 +670,8 @@ start_child(ExecSpawnSpec *spec)
 	if (pid < 0)
 	{
 		active.pid = -1;
+		if (spawn_step != SANDBOX_STEP_NONE)
+			exec_sandbox_raise_unavailable(spec->path, spawn_step, spawn_errno);
 		raise_spawn_failed(spec->path);
 	}
 	exec_call_stats.pid = pid;
@@ -602,6 +704,8 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 
 	Assert(active.pid < 0);
 	active.reap_failed = false;
+	if (nlingering > 0)
+		reap_lingering();
 
 	memset(outcome, 0, sizeof(*outcome));
 	initStringInfo(&outcome->stdout_buf);

@@ -18,7 +18,11 @@ driven as subprocesses.
   4. a 1 MiB echo through exec_run, against the floor's echo plus the SQL
      parse and print of the same document;
   5. the delay from pg_cancel_backend to the error, and the overshoot of
-     timeout_ms.
+     timeout_ms;
+  7. exec_run in each level of execjson.sandbox (none, processes,
+     filesystem, network, filesystem+network), each a 1-client pgbench run
+     of its own (ABBA), against the floor of the same round; with the
+     latency percentiles of every transaction (pgbench -l).
 
 The machine is shared and noisy: every ratio is computed within a round,
 configurations run back to back (ABBA: each twice a round, in mirrored
@@ -145,6 +149,8 @@ class Bench:
         self.load_per_round = []  # 1-minute load average at the start of each round
         self.errors = []
         self.results = {}
+        self.sandbox_latencies = {}  # level -> every transaction's latency, µs
+        self.doc_len = 0        # the 1 MiB document (section 4), once written
 
     # ---------------------------------------------------------------- setup
 
@@ -152,6 +158,16 @@ class Bench:
         log("setting up the database")
         ok_req = json.dumps({"kind": "run_program_v1", "program_path": self.ok,
                              "stdin_json": {"x": 1}})
+        if self.a.only_sandbox:
+            # only what section 7 needs: execjson and the exec_run script
+            psql("CREATE EXTENSION execjson;")
+            if psql("SELECT exec_run(%s);" % sql_lit(ok_req)).split() != ['{"ok":', 'true}']:
+                raise RuntimeError("exec_run(ok) does not answer {\"ok\": true}")
+            path = os.path.join(self.a.workdir, "exec.sql")
+            with open(path, "w") as f:
+                f.write("SELECT exec_run(%s);\n" % sql_lit(ok_req))
+            self.scripts = {"exec": path}
+            return
         psql(f"""
 CREATE EXTENSION execjson;
 CREATE EXTENSION plsh;
@@ -471,6 +487,99 @@ $$;""")
             for what, fn in (scaling if r % 2 == 0 else scaling[::-1]):
                 self.attempt(r, what, fn)
 
+    # ------------------------------------------------------ 7. sandbox levels
+
+    # execjson.sandbox levels: name -> (sandbox, sandbox_paths).  ok is
+    # dynamically linked: the filesystem levels bind its libraries.
+    SANDBOX_LEVELS = [
+        ("none", "", ""),
+        ("processes", "processes", ""),
+        ("filesystem", "filesystem", "/usr,/lib,/lib64"),
+        ("network", "network", ""),
+        ("filesystem_network", "filesystem,network", "/usr,/lib,/lib64"),
+    ]
+
+    def pgbench_sandbox(self, sandbox, paths, secs, level):
+        """One 1-client pgbench run of exec_run(ok) with execjson.sandbox set
+        for the session (PGOPTIONS); every transaction's latency goes to
+        self.sandbox_latencies[level]."""
+        prefix = os.path.join(self.a.workdir, "sbx_" + level)
+        for f in os.listdir(self.a.workdir):
+            if f.startswith("sbx_" + level + "."):
+                os.unlink(os.path.join(self.a.workdir, f))
+        env = dict(os.environ)
+        opts = []
+        if sandbox:
+            opts.append("-c execjson.sandbox=" + sandbox)
+        if paths:
+            opts.append("-c execjson.sandbox_paths=" + paths)
+        env["PGOPTIONS"] = " ".join(opts)
+        cmd = [PGBENCH, "-n", "-M", "prepared", "-T", str(secs), "-c", "1",
+               "-f", self.scripts["exec"], "-l", "--log-prefix", prefix]
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                           cwd=self.a.workdir)
+        out = p.stdout
+        failed = re.search(r"^number of failed transactions: (\d+)", out, re.M)
+        tps = re.search(r"^tps = ([0-9.]+) \(without initial connection time\)", out, re.M)
+        if p.returncode != 0 or not tps or (failed and int(failed.group(1)) > 0):
+            raise RuntimeError("pgbench sandbox=%s failed: %s" % (
+                sandbox, (p.stderr or out).strip()[-500:]))
+        lat = []
+        for f in os.listdir(self.a.workdir):
+            if f.startswith("sbx_" + level + "."):
+                with open(os.path.join(self.a.workdir, f)) as fh:
+                    for line in fh:
+                        fields = line.split()
+                        if len(fields) >= 3:
+                            lat.append(int(fields[2]))
+                os.unlink(os.path.join(self.a.workdir, f))
+        self.sandbox_latencies.setdefault(level, []).extend(lat)
+        rate = float(tps.group(1))
+        return {"us": 1e6 / rate, "rate": rate}
+
+    def sandbox_rounds(self):
+        """Each round: the floor, then every sandbox level in a pgbench run
+        of its own, ABBA."""
+        fs = self.a.floor_seconds
+        secs = self.a.sandbox_seconds
+        configs = [("floor", lambda: {"sbx_floor": self.floor("vfork", secs=fs / 2)})]
+        for level, sandbox, paths in self.SANDBOX_LEVELS:
+            configs.append(("sandbox " + level,
+                            (lambda level=level, sandbox=sandbox, paths=paths: {
+                                "sbx_" + level: self.pgbench_sandbox(sandbox, paths, secs, level)})))
+        for r in range(self.rounds):
+            log("sandbox levels, round %d/%d" % (r + 1, self.rounds))
+            order = configs if r % 2 == 0 else configs[::-1]
+            for what, fn in order + order[::-1]:
+                self.attempt(r, what, fn)
+
+    def sandbox_report(self, targets_add):
+        """The sandbox targets and rows: each level's cost per call as a
+        multiple of the spawn floor, counting only what the level adds to
+        exec_run: (exec_run(level) - exec_run(none) + floor) / floor."""
+        v = self.v
+        rows = []
+        self.results["sandbox"] = {}
+        for level, sandbox, paths in self.SANDBOX_LEVELS:
+            lat = sorted(self.sandbox_latencies.get(level, []))
+            pct = {}
+            for q in (50, 99):
+                pct["p%d_us" % q] = lat[min(len(lat) - 1, int(len(lat) * q / 100))] if lat else None
+            spawn_ratio = self.per_round(
+                lambda r: (v("sbx_" + level, r) - v("sbx_none", r) + v("sbx_floor", r))
+                / v("sbx_floor", r))
+            call_ratio = self.per_round(lambda r: v("sbx_" + level, r) / v("sbx_none", r))
+            self.results["sandbox"][level] = dict(
+                pct, transactions=len(lat), spawn_ratio_per_round=spawn_ratio,
+                spawn_ratio=median(spawn_ratio), call_ratio=median(call_ratio))
+            rows.append((level, pct, median(spawn_ratio), median(call_ratio)))
+        for level, limit in (("processes", 1.35), ("filesystem", 2.0)):
+            targets_add("sandbox_" + level,
+                        self.results["sandbox"][level]["spawn_ratio_per_round"], "<=", limit,
+                        "(exec_run µs with sandbox=%s - exec_run µs without + floor µs) / floor µs"
+                        % level)
+        return rows
+
     # ------------------------------------------------ 3. 512 MB of private memory
 
     def memory_rounds(self):
@@ -664,6 +773,7 @@ $$;""")
                self.per_round(lambda r: v("mib_exec", r) /
                               (self.raw["mib_floor_echo"][r]["us"] + v("mib_sql", r))),
                "<=", 1.3, "exec_run(xjtool echo, 1 MiB) µs / (floor echo µs + SELECT doc::jsonb::text µs)")
+        sandbox_rows = self.sandbox_report(target) if self.a.sandbox_seconds > 0 else []
         if self.a.lean:
             lean_ratio = self.per_round(
                 lambda r: v("exec_lean_1", r) / (v("floor_lean_1", r) + v("qfloor_1", r)))
@@ -772,6 +882,15 @@ $$;""")
               % ("-" if d.get("lean_overhead_us") is None else "%.0f" % d["lean_overhead_us"]))
             P("   exec_run(lean) calls/s / plpython3u(lean) calls/s: median %s"
               % ("-" if d.get("lean_vs_plpy") is None else "%.2f" % d["lean_vs_plpy"]))
+        if sandbox_rows:
+            P("7. execjson.sandbox levels (1-client pgbench run each, ABBA; ok, dynamically linked)")
+            row("   floor: vfork+execve ok, outside PostgreSQL", "sbx_floor")
+            for level, pct, spawn_ratio, call_ratio in sandbox_rows:
+                row("   exec_run, sandbox %s" % level, "sbx_" + level)
+                P("      p50 %s us, p99 %s us; x floor (spawn cost) %s; x exec_run without %s"
+                  % tuple("-" if x is None else ("%.0f" % x if i < 2 else "%.2f" % x)
+                          for i, x in enumerate((pct["p50_us"], pct["p99_us"],
+                                                 spawn_ratio, call_ratio))))
         P("")
         P("targets (median of the per-round ratios)")
         P("-" * 100)
@@ -806,10 +925,13 @@ $$;""")
         so = self.a.so
         so_mtime = os.path.getmtime(so) if so and os.path.exists(so) else None
         self.setup()
-        self.trivial_rounds()
-        self.memory_rounds()
-        self.mib_rounds()
-        self.cancel_and_timeout()
+        if not self.a.only_sandbox:
+            self.trivial_rounds()
+            self.memory_rounds()
+            self.mib_rounds()
+            self.cancel_and_timeout()
+        if self.a.sandbox_seconds > 0:
+            self.sandbox_rounds()
         if so_mtime is not None and os.path.getmtime(so) != so_mtime:
             self.errors.append("execjson.so was reinstalled during the run: figures may mix builds")
         elapsed = time.time() - t0 + self.a.setup_seconds
@@ -864,6 +986,12 @@ def main():
     ap.add_argument("--private-mb", type=int, default=512)
     ap.add_argument("--tries", type=int, default=50)
     ap.add_argument("--timeout-ms", type=int, default=20)
+    ap.add_argument("--sandbox-seconds", type=int,
+                    default=int(os.environ.get("BENCH_SANDBOX_SECONDS", 1)),
+                    help="each pgbench run of a sandbox level (0: none)")
+    ap.add_argument("--only-sandbox", action="store_true",
+                    default=bool(os.environ.get("BENCH_ONLY_SANDBOX")),
+                    help="measure only the floor and the sandbox levels")
     ap.add_argument("--lean", default=None,
                     help="ok without libc (diagnostic: program start-up cost)")
     ap.add_argument("--setup-seconds", type=float, default=0.0,

@@ -26,15 +26,30 @@
  *   open-files N    open /dev/null up to N times; print {"opened": COUNT}
  *   write-file N    write N bytes to a scratch file in /tmp (removed after)
  *   tag WORD        nothing (a marker tests find the process by)
+ *   pid             print {"pid": PID, "ppid": PPID} as the process sees them
+ *   ids             print {"uid", "gid", "euid", "egid"}
+ *   daemon MS       daemonize a grandchild (fork, setsid, fork; it closes
+ *                   0-2 and sleeps MS ms); print {"daemon": PID}
+ *   kill-pid PID SIG  print {"kill": "ok" or the errno name}
+ *   kill-all        kill(-1, SIGKILL); print {"kill_all": "ok" or errno name}
+ *   open PATH       open PATH read-only; print {"open": "ok" or errno name}
+ *   create PATH     create and write PATH; print {"create": "ok" or errno name}
+ *   ls DIR          print {"ls": [the names in DIR]} ([] if unreadable)
+ *   connect IP PORT a TCP connection; print {"connect": "ok" or errno name}
+ *   ifaces          print {"ifaces": [network interface names]}
  *   kill SIG        kill itself with signal SIG
  *   exit N          exit with status N
  *
  * Without "exit" it exits 0 at the end.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,6 +151,39 @@ json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+/* The name of an errno value, or "E<number>". */
+static const char *
+errname(int err)
+{
+	static char buf[16];
+
+	switch (err)
+	{
+		case 0: return "ok";
+		case EPERM: return "EPERM";
+		case ENOENT: return "ENOENT";
+		case ESRCH: return "ESRCH";
+		case EACCES: return "EACCES";
+		case EROFS: return "EROFS";
+		case ENOTDIR: return "ENOTDIR";
+		case EISDIR: return "EISDIR";
+		case ENETUNREACH: return "ENETUNREACH";
+		case ECONNREFUSED: return "ECONNREFUSED";
+		case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+		case ENOSPC: return "ENOSPC";
+		case EINVAL: return "EINVAL";
+	}
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+static void
+print_result(const char *key, int ok)
+{
+	printf("{\"%s\": \"%s\"}", key, errname(ok ? 0 : errno));
+	fflush(stdout);
 }
 
 static void
@@ -369,6 +417,138 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(cmd, "tag") == 0)
 			i++;
+		else if (strcmp(cmd, "pid") == 0)
+		{
+			printf("{\"pid\": %d, \"ppid\": %d}", (int) getpid(), (int) getppid());
+			fflush(stdout);
+		}
+		else if (strcmp(cmd, "ids") == 0)
+		{
+			printf("{\"uid\": %d, \"gid\": %d, \"euid\": %d, \"egid\": %d}",
+				   (int) getuid(), (int) getgid(), (int) geteuid(), (int) getegid());
+			fflush(stdout);
+		}
+		else if (strcmp(cmd, "daemon") == 0)
+		{
+			int			fds[2];
+			pid_t		pid;
+			int			daemon_pid = -1;
+
+			if (pipe(fds) != 0)
+				exit(93);
+			pid = fork();
+			if (pid == 0)
+			{
+				setsid();
+				pid = fork();
+				if (pid == 0)
+				{
+					int			me = (int) getpid();
+
+					(void) !write(fds[1], &me, sizeof(me));
+					close(fds[0]);
+					close(fds[1]);
+					close(0);
+					close(1);
+					close(2);
+					sleep_ms(atol(arg));
+					_exit(0);
+				}
+				_exit(0);
+			}
+			close(fds[1]);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+			if (read(fds[0], &daemon_pid, sizeof(daemon_pid)) != sizeof(daemon_pid))
+				daemon_pid = -1;
+			close(fds[0]);
+			printf("{\"daemon\": %d}", daemon_pid);
+			fflush(stdout);
+			i++;
+		}
+		else if (strcmp(cmd, "kill-pid") == 0)
+		{
+			const char *sig = (i + 2 < argc) ? argv[i + 2] : "0";
+
+			print_result("kill", kill((pid_t) atol(arg), atoi(sig)) == 0);
+			i += 2;
+		}
+		else if (strcmp(cmd, "kill-all") == 0)
+			print_result("kill_all", kill(-1, SIGKILL) == 0);
+		else if (strcmp(cmd, "open") == 0)
+		{
+			int			fd = open(arg, O_RDONLY);
+
+			print_result("open", fd >= 0);
+			if (fd >= 0)
+				close(fd);
+			i++;
+		}
+		else if (strcmp(cmd, "create") == 0)
+		{
+			int			fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			int			ok = fd >= 0 && write(fd, "x", 1) == 1;
+
+			print_result("create", ok);
+			if (fd >= 0)
+				close(fd);
+			i++;
+		}
+		else if (strcmp(cmd, "ls") == 0)
+		{
+			DIR		   *d = opendir(arg);
+			struct dirent *de;
+			int			first = 1;
+
+			fputs("{\"ls\": [", stdout);
+			while (d && (de = readdir(d)) != NULL)
+			{
+				if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+					continue;
+				fputs(first ? "" : ", ", stdout);
+				json_string(stdout, de->d_name);
+				first = 0;
+			}
+			if (d)
+				closedir(d);
+			fputs("]}", stdout);
+			fflush(stdout);
+			i++;
+		}
+		else if (strcmp(cmd, "connect") == 0)
+		{
+			const char *port = (i + 2 < argc) ? argv[i + 2] : "0";
+			struct sockaddr_in sa;
+			int			s = socket(AF_INET, SOCK_STREAM, 0);
+			int			ok;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sin_family = AF_INET;
+			sa.sin_port = htons((unsigned short) atoi(port));
+			inet_pton(AF_INET, arg, &sa.sin_addr);
+			ok = s >= 0 && connect(s, (struct sockaddr *) &sa, sizeof(sa)) == 0;
+			print_result("connect", ok);
+			if (s >= 0)
+				close(s);
+			i += 2;
+		}
+		else if (strcmp(cmd, "ifaces") == 0)
+		{
+			struct if_nameindex *ifs = if_nameindex();
+			int			first = 1;
+
+			fputs("{\"ifaces\": [", stdout);
+			for (struct if_nameindex *p = ifs; p && p->if_index != 0; p++)
+			{
+				fputs(first ? "" : ", ", stdout);
+				json_string(stdout, p->if_name);
+				first = 0;
+			}
+			if (ifs)
+				if_freenameindex(ifs);
+			fputs("]}", stdout);
+			fflush(stdout);
+		}
 		else if (strcmp(cmd, "kill") == 0)
 		{
 			signal(atoi(arg), SIG_DFL);

@@ -87,6 +87,21 @@ $node->safe_psql('postgres', q{
 	is($l->{stdout_bytes}, length('{"out": "' . $secret . '"}'),
 		'success: stdout bytes');
 	is($l->{stderr_bytes}, 7, 'success: stderr bytes');
+	is($l->{sandbox}, 'none', 'success: no sandbox');
+}
+
+# the sandbox the call ran in
+{
+	my ($err, @lines) = run_logged(
+		"RESET ROLE; SET execjson.sandbox = 'processes'; SET ROLE auditor; "
+		  . exec_sql({ kind => 'run_program_v1', program_path => ok_path() }));
+	is($lines[0]{sandbox}, 'processes', 'sandbox processes: logged');
+	($err, @lines) = run_logged(
+		"RESET ROLE; SET execjson.sandbox = 'network,filesystem'; "
+		  . "SET execjson.sandbox_paths = '/usr,/lib,/lib64'; SET ROLE auditor; "
+		  . exec_sql({ kind => 'run_program_v1', program_path => ok_path() }));
+	is($lines[0]{sandbox}, 'processes,filesystem,network',
+		'sandbox filesystem,network: logged with what it implies');
 }
 
 # a failure: exit code, then a signal, then an error before any spawn

@@ -1,0 +1,827 @@
+/*-------------------------------------------------------------------------
+ *
+ * sandbox.c
+ *	  The program sandbox: execjson.sandbox, execjson.sandbox_paths and
+ *	  execjson.sandbox_tmp_bytes, and the namespaces a program runs in.
+ *
+ * "processes" starts the program in new user, pid, ipc and uts namespaces
+ * with the server's uid and gid mapped to themselves: the program is pid 1
+ * of its namespace, so when it ends -- or is SIGKILLed, or the backend
+ * dies (PR_SET_PDEATHSIG) -- every process it started ends too, setsid()
+ * ones included; and it can signal no process outside its call.
+ * "filesystem" adds a mount namespace whose root holds only the
+ * allow_prefixes and sandbox_paths directories (read-only), a fresh /proc,
+ * a minimal /dev and a private tmpfs /tmp; "network" a network namespace
+ * with only a loopback interface.  No helper process and no extra exec:
+ * the child that spawn.c clones does it all with system calls before it
+ * executes the program.
+ *
+ * This file has two halves:
+ *
+ *	  PARENT SIDE: the GUC hooks, and exec_sandbox_plan(), which turns the
+ *	  settings into an ExecSandboxPlan with every path and string built, so
+ *	  that the child has nothing to compute; and the error the parent raises
+ *	  when the child reports a failed step.
+ *
+ *	  CHILD SIDE: exec_sandbox_child_setup(), run between clone() and
+ *	  execve() under spawn.c's CHILD SIDE RULES: only async-signal-safe
+ *	  system calls, no PostgreSQL code, write nothing but the locals.  One
+ *	  step a function; a failing step returns its ExecSandboxStep and errno.
+ *
+ * A kernel that refuses a step never gets the program run without the
+ * sandbox it was asked for: the call fails with exec_sandbox_unavailable.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "errors.h"
+#include "execjson.h"
+#include "sandbox.h"
+
+/* Where the new root is first mounted, and where the old root goes. */
+#define SANDBOX_ROOT_MOUNTPOINT "/tmp"
+#define SANDBOX_OLD_ROOT "/.oldroot"
+#define SANDBOX_OLD_ROOT_NAME ".oldroot"
+
+/* Size of the new root's own tmpfs: only directories and mount points. */
+#define SANDBOX_ROOT_OPTIONS "mode=0755,size=1m,nr_inodes=4096"
+
+/*
+ * mount_setattr(2) (Linux 5.12) makes a recursive bind read-only at every
+ * level and leaves the locked flags alone; the C library may not have it.
+ */
+#ifndef SYS_mount_setattr
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__) || defined(__arm__)
+#define SYS_mount_setattr 442
+#endif
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define SANDBOX_MOUNT_ATTR_RDONLY 0x00000001
+/* struct mount_attr: attr_set, attr_clr, propagation, userns_fd */
+#define SANDBOX_MOUNT_ATTR_WORDS 4
+
+/* ================================================================
+ * PARENT SIDE
+ * ================================================================
+ */
+
+/* GUC variables (defined in guc.c) */
+char	   *execjson_sandbox = NULL;
+char	   *execjson_sandbox_paths = NULL;
+int			execjson_sandbox_tmp_bytes = 64 * 1024;	/* kB */
+
+/* The parsed execjson.sandbox */
+static int	sandbox_flags = 0;
+
+/*
+ * SandboxPaths -- the parsed execjson.sandbox_paths (the GUC's extra).
+ * The strings follow the array; none ends in '/'.
+ */
+typedef struct SandboxPaths
+{
+	int			count;
+	const char *items[FLEXIBLE_ARRAY_MEMBER];
+} SandboxPaths;
+
+static const SandboxPaths *sandbox_paths = NULL;
+
+/* The names of ExecSandboxStep, as the error's details give them. */
+static const char *const step_names[] = {
+	[SANDBOX_STEP_NONE] = "none",
+	[SANDBOX_STEP_CLONE] = "clone",
+	[SANDBOX_STEP_PDEATHSIG] = "set_parent_death_signal",
+	[SANDBOX_STEP_SETGROUPS] = "deny_setgroups",
+	[SANDBOX_STEP_UID_MAP] = "write_uid_map",
+	[SANDBOX_STEP_GID_MAP] = "write_gid_map",
+	[SANDBOX_STEP_MOUNT_ROOT] = "mount_root_tmpfs",
+	[SANDBOX_STEP_PIVOT_ROOT] = "pivot_root",
+	[SANDBOX_STEP_MKDIR] = "mkdir",
+	[SANDBOX_STEP_CREATE_FILE] = "create_mount_point",
+	[SANDBOX_STEP_SYMLINK] = "symlink",
+	[SANDBOX_STEP_BIND] = "bind",
+	[SANDBOX_STEP_REMOUNT_READ_ONLY] = "remount_read_only",
+	[SANDBOX_STEP_MOUNT_TMP] = "mount_tmp",
+	[SANDBOX_STEP_MOUNT_PROC] = "mount_proc",
+	[SANDBOX_STEP_DETACH_OLD_ROOT] = "detach_old_root",
+	[SANDBOX_STEP_REMOUNT_ROOT] = "remount_root_read_only",
+};
+
+StaticAssertDecl(lengthof(step_names) == SANDBOX_STEP_LAST + 1,
+				 "step_names must have one entry per ExecSandboxStep");
+
+/*
+ * errno_name -- the symbolic name of an errno value ("EPERM"), for the
+ * error's details; "E<number>" for one not listed.
+ */
+static const char *
+errno_name(int err)
+{
+	switch (err)
+	{
+#define NAME(e) case e: return #e
+			NAME(EPERM);
+			NAME(ENOENT);
+			NAME(ESRCH);
+			NAME(EINTR);
+			NAME(EIO);
+			NAME(E2BIG);
+			NAME(EBADF);
+			NAME(EAGAIN);
+			NAME(ENOMEM);
+			NAME(EACCES);
+			NAME(EFAULT);
+			NAME(EBUSY);
+			NAME(EEXIST);
+			NAME(EXDEV);
+			NAME(ENODEV);
+			NAME(ENOTDIR);
+			NAME(EISDIR);
+			NAME(EINVAL);
+			NAME(ENFILE);
+			NAME(EMFILE);
+			NAME(ENOSPC);
+			NAME(EROFS);
+			NAME(EMLINK);
+			NAME(ENAMETOOLONG);
+			NAME(ENOSYS);
+			NAME(ELOOP);
+			NAME(EOVERFLOW);
+			NAME(EUSERS);
+			NAME(EOPNOTSUPP);
+#undef NAME
+		default:
+			return psprintf("E%d", err);
+	}
+}
+
+/*
+ * sandbox_hint -- the likely cause of a refused step, for the HINT.
+ */
+static const char *
+sandbox_hint(int step, int err)
+{
+	if (step == SANDBOX_STEP_CLONE && (err == ENOSPC || err == EUSERS))
+		return "The kernel allows no new user namespace: check the sysctl user.max_user_namespaces.";
+	if (step == SANDBOX_STEP_CLONE && err == EPERM)
+		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, a seccomp filter on the server (containers), or a server started by chroot (a user namespace needs a real root; use pivot_root or a container).";
+	if (step == SANDBOX_STEP_MOUNT_PROC && err == EPERM)
+		return "A new /proc cannot be mounted where the server's /proc is partly covered by other mounts (as in many containers).";
+	if (err == EPERM || err == EACCES)
+		return "A security module may restrict unprivileged user namespaces (on Ubuntu, kernel.apparmor_restrict_unprivileged_userns; an AppArmor profile for the server can allow them), or a seccomp filter denies the step.";
+	return "See the README's Sandbox section; execjson never runs a program without the sandbox execjson.sandbox asks for.";
+}
+
+/*
+ * exec_sandbox_raise_unavailable -- exec_sandbox_unavailable for a step of
+ * the sandbox that failed with err.
+ */
+void
+exec_sandbox_raise_unavailable(const char *program_path, int step, int err)
+{
+	ExecErrorDetails details;
+
+	if (step <= SANDBOX_STEP_NONE || step > SANDBOX_STEP_LAST)
+		step = SANDBOX_STEP_NONE;
+	exec_details_init(&details);
+	exec_details_add_string(&details, "program_path", program_path);
+	exec_details_add_string(&details, "step", step_names[step]);
+	exec_details_add_string(&details, "errno", errno_name(err));
+	exec_raise_hint(EXEC_SANDBOX_UNAVAILABLE, &details,
+					sandbox_hint(step, err));
+}
+
+/*
+ * exec_sandbox_describe -- "none" or the elements of flags, as the audit
+ * line gives them ("processes,filesystem").
+ */
+const char *
+exec_sandbox_describe(int flags)
+{
+	static const char *const names[8] = {
+		"none", "processes", "processes,filesystem", "processes,filesystem",
+		"processes,network", "processes,network",
+		"processes,filesystem,network", "processes,filesystem,network",
+	};
+
+	return names[flags & 7];
+}
+
+/*
+ * exec_sandbox_flags -- the EXEC_SANDBOX_* flags of execjson.sandbox, with
+ * what they imply.
+ */
+int
+exec_sandbox_flags(void)
+{
+	return sandbox_flags;
+}
+
+/*
+ * read_sysctl -- the integer in a /proc/sys file, or -1 if there is none.
+ */
+static long
+read_sysctl(const char *path)
+{
+	char		buf[32];
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t		n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * warn_if_refused -- a WARNING when a sysctl says the kernel will refuse
+ * unprivileged user namespaces.  A probe only: the kernel decides at each
+ * call, and a refusal then fails the call.
+ */
+static void
+warn_if_refused(void)
+{
+	const char *why = NULL;
+
+	if (read_sysctl("/proc/sys/user/max_user_namespaces") == 0)
+		why = "user.max_user_namespaces is 0";
+	else if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		why = "kernel.unprivileged_userns_clone is 0";
+	else if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+		why = "kernel.apparmor_restrict_unprivileged_userns is 1";
+	if (why)
+		ereport(WARNING,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("execjson.sandbox is set, but this kernel appears to refuse unprivileged user namespaces"),
+				 errdetail("The sysctl %s; every call will fail with exec_sandbox_unavailable.", why),
+				 errhint("See the README's Sandbox section.")));
+}
+
+/*
+ * warn_now -- whether a check hook should warn for a value from source:
+ * when a superuser sets it (SET, ALTER ... SET) and when the postmaster
+ * reads its configuration, not again in every backend.
+ */
+static bool
+warn_now(GucSource source)
+{
+	return source >= PGC_S_INTERACTIVE || !IsUnderPostmaster;
+}
+
+/*
+ * next_item -- the next comma-separated item of *p, trimmed; NULL at the
+ * end.  *len is its length; *p moves past it.
+ */
+static const char *
+next_item(const char **p, size_t *len)
+{
+	const char *s = *p;
+	const char *comma;
+	size_t		l;
+
+	if (s == NULL)
+		return NULL;
+	comma = strchr(s, ',');
+	l = comma ? (size_t) (comma - s) : strlen(s);
+	*p = comma ? comma + 1 : NULL;
+	while (l > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
+		s++, l--;
+	while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\n'))
+		l--;
+	*len = l;
+	return s;
+}
+
+/*
+ * execjson_check_sandbox -- GUC check hook of execjson.sandbox: a list of
+ * processes, filesystem, network; filesystem and network imply processes.
+ */
+bool
+execjson_check_sandbox(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+	const char *item;
+	size_t		len;
+	int			flags = 0;
+	int		   *result;
+
+	while ((item = next_item(&p, &len)) != NULL)
+	{
+		if (len == 0)
+			continue;
+		if (len == 9 && pg_strncasecmp(item, "processes", 9) == 0)
+			flags |= EXEC_SANDBOX_PROCESSES;
+		else if (len == 10 && pg_strncasecmp(item, "filesystem", 10) == 0)
+			flags |= EXEC_SANDBOX_PROCESSES | EXEC_SANDBOX_FILESYSTEM;
+		else if (len == 7 && pg_strncasecmp(item, "network", 7) == 0)
+			flags |= EXEC_SANDBOX_PROCESSES | EXEC_SANDBOX_NETWORK;
+		else
+		{
+			GUC_check_errdetail("Unrecognized element \"%.*s\"; the elements are processes, filesystem and network.",
+								(int) Min(len, 64), item);
+			return false;
+		}
+	}
+
+	result = execjson_guc_malloc(sizeof(int));
+	if (result == NULL)
+		return false;
+	*result = flags;
+	*extra = result;
+
+	if (flags != 0 && warn_now(source))
+		warn_if_refused();
+	return true;
+}
+
+/*
+ * execjson_assign_sandbox -- GUC assign hook: adopt the parsed flags.
+ */
+void
+execjson_assign_sandbox(const char *newval, void *extra)
+{
+	sandbox_flags = extra ? *(int *) extra : 0;
+}
+
+/*
+ * path_is_plain -- an absolute path without "." or ".." components or
+ * doubled slashes (trailing slashes already removed).
+ */
+static bool
+path_is_plain(const char *path, size_t len)
+{
+	size_t		i = 0;
+
+	if (len == 0 || path[0] != '/')
+		return false;
+	while (i < len)
+	{
+		size_t		start = ++i;	/* after the slash */
+
+		while (i < len && path[i] != '/')
+			i++;
+		if (i == start && len > 1)
+			return false;
+		if ((i - start == 1 && path[start] == '.') ||
+			(i - start == 2 && path[start] == '.' && path[start + 1] == '.'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * execjson_check_sandbox_paths -- GUC check hook of
+ * execjson.sandbox_paths: absolute, plain paths, not "/" and nothing under
+ * /proc (the sandbox's own).  An entry that does not exist draws a
+ * WARNING and is ignored (at each call, entries are looked up again).
+ */
+bool
+execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+	const char *item;
+	size_t		len;
+	int			count = 0;
+	size_t		strbytes = 0;
+	SandboxPaths *result;
+	char	   *strings;
+
+	while ((item = next_item(&p, &len)) != NULL)
+	{
+		while (len > 1 && item[len - 1] == '/')
+			len--;
+		if (len == 0)
+			continue;
+		if (len >= MAXPGPATH)
+		{
+			GUC_check_errdetail("An entry is longer than %d bytes.", MAXPGPATH - 1);
+			return false;
+		}
+		if (!path_is_plain(item, len))
+		{
+			GUC_check_errdetail("Entry \"%.*s\" is not an absolute path without \".\" or \"..\" components.",
+								(int) len, item);
+			return false;
+		}
+		if (len == 1 || (len >= 5 && strncmp(item, "/proc", 5) == 0 &&
+						 (len == 5 || item[5] == '/')))
+		{
+			GUC_check_errdetail("Entry \"%.*s\" cannot be bound into the sandbox: \"/\" would expose everything, and /proc is the sandbox's own.",
+								(int) len, item);
+			return false;
+		}
+		count++;
+		strbytes += len + 1;
+	}
+
+	result = execjson_guc_malloc(offsetof(SandboxPaths, items) +
+								 sizeof(char *) * count + strbytes);
+	if (result == NULL)
+		return false;
+	strings = (char *) &result->items[count];
+	result->count = 0;
+
+	p = *newval ? *newval : "";
+	while ((item = next_item(&p, &len)) != NULL)
+	{
+		struct stat st;
+
+		while (len > 1 && item[len - 1] == '/')
+			len--;
+		if (len == 0)
+			continue;
+		memcpy(strings, item, len);
+		strings[len] = '\0';
+		if (lstat(strings, &st) != 0 && warn_now(source))
+			ereport(WARNING,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("execjson.sandbox_paths entry \"%s\" does not exist",
+							strings),
+					 errdetail("It is ignored while it does not exist.")));
+		result->items[result->count++] = strings;
+		strings += len + 1;
+	}
+
+	*extra = result;
+	return true;
+}
+
+/*
+ * execjson_assign_sandbox_paths -- GUC assign hook: adopt the parsed list.
+ */
+void
+execjson_assign_sandbox_paths(const char *newval, void *extra)
+{
+	sandbox_paths = (const SandboxPaths *) extra;
+}
+
+/*
+ * PlanBuilder -- the filesystem steps being built.
+ */
+typedef struct PlanBuilder
+{
+	ExecSandboxOp *ops;
+	int			nops;
+	int			maxops;
+} PlanBuilder;
+
+/*
+ * add_op -- append one step.
+ */
+static void
+add_op(PlanBuilder *b, ExecSandboxOpKind kind, const char *a, const char *c)
+{
+	if (b->nops == b->maxops)
+	{
+		b->maxops *= 2;
+		b->ops = repalloc(b->ops, sizeof(ExecSandboxOp) * b->maxops);
+	}
+	b->ops[b->nops].kind = kind;
+	b->ops[b->nops].a = a;
+	b->ops[b->nops].b = c;
+	b->nops++;
+}
+
+/*
+ * add_parents -- mkdir steps for every ancestor of path but "/".
+ */
+static void
+add_parents(PlanBuilder *b, const char *path)
+{
+	const char *slash;
+
+	for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/'))
+		add_op(b, SANDBOX_OP_MKDIR, pnstrdup(path, slash - path), NULL);
+}
+
+/*
+ * add_host_path -- the steps that make the host's path appear in the
+ * sandbox: the same symlink if it is one, else its canonical target bound
+ * read-only at the same path.  A path that does not exist is skipped.
+ */
+static void
+add_host_path(PlanBuilder *b, const char *path)
+{
+	struct stat st;
+	char		resolved[PATH_MAX];
+
+	if (lstat(path, &st) != 0)
+		return;
+	add_parents(b, path);
+	if (S_ISLNK(st.st_mode))
+	{
+		char		target[PATH_MAX];
+		ssize_t		n = readlink(path, target, sizeof(target) - 1);
+
+		if (n <= 0)
+			return;
+		target[n] = '\0';
+		add_op(b, SANDBOX_OP_SYMLINK, pstrdup(target), path);
+		return;
+	}
+	if (realpath(path, resolved) == NULL)
+		return;
+	add_op(b, S_ISDIR(st.st_mode) ? SANDBOX_OP_MKDIR : SANDBOX_OP_CREATE_FILE,
+		   path, NULL);
+	add_op(b, SANDBOX_OP_BIND_RO, psprintf(SANDBOX_OLD_ROOT "%s", resolved), path);
+}
+
+/*
+ * exec_sandbox_plan -- the plan for the next call under the current
+ * settings, or NULL when execjson.sandbox is empty.  Built in the current
+ * memory context.
+ */
+const ExecSandboxPlan *
+exec_sandbox_plan(void)
+{
+	static const char *const dev_files[] = {"null", "zero", "full", "random", "urandom"};
+	ExecSandboxPlan *plan;
+
+	if (sandbox_flags == 0)
+		return NULL;
+
+	plan = palloc0(sizeof(ExecSandboxPlan));
+	plan->flags = sandbox_flags;
+	plan->clone_flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+	plan->uid_map_len = snprintf(plan->uid_map, sizeof(plan->uid_map), "%u %u 1\n",
+								 (unsigned) geteuid(), (unsigned) geteuid());
+	plan->gid_map_len = snprintf(plan->gid_map, sizeof(plan->gid_map), "%u %u 1\n",
+								 (unsigned) getegid(), (unsigned) getegid());
+	if (sandbox_flags & EXEC_SANDBOX_NETWORK)
+		plan->clone_flags |= CLONE_NEWNET;
+
+	if (sandbox_flags & EXEC_SANDBOX_FILESYSTEM)
+	{
+		PlanBuilder b;
+		int			i;
+
+		plan->clone_flags |= CLONE_NEWNS;
+		plan->root_options = SANDBOX_ROOT_OPTIONS;
+		plan->tmp_options = psprintf("mode=1777,size=%lldk",
+									 (long long) execjson_sandbox_tmp_bytes);
+
+		b.maxops = 32;
+		b.nops = 0;
+		b.ops = palloc(sizeof(ExecSandboxOp) * b.maxops);
+
+		/* /tmp first: paths under /tmp get their mount points in it */
+		add_op(&b, SANDBOX_OP_MKDIR, "/tmp", NULL);
+		add_op(&b, SANDBOX_OP_MOUNT_TMP, "/tmp", NULL);
+
+		add_op(&b, SANDBOX_OP_MKDIR, "/dev", NULL);
+		for (i = 0; i < (int) lengthof(dev_files); i++)
+		{
+			char	   *dst = psprintf("/dev/%s", dev_files[i]);
+
+			add_op(&b, SANDBOX_OP_CREATE_FILE, dst, NULL);
+			add_op(&b, SANDBOX_OP_BIND_DEV, psprintf(SANDBOX_OLD_ROOT "%s", dst), dst);
+		}
+		add_op(&b, SANDBOX_OP_SYMLINK, "../tmp", "/dev/shm");
+		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd", "/dev/fd");
+		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin");
+		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout");
+		add_op(&b, SANDBOX_OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr");
+
+		/*
+		 * An allowed prefix of "/" is not bound: it would expose everything.
+		 * The program itself runs anyway, from the file the parent opened.
+		 */
+		for (i = 0; i < exec_policy_prefix_count(); i++)
+			if (strcmp(exec_policy_prefix(i), "/") != 0)
+				add_host_path(&b, exec_policy_prefix(i));
+		for (i = 0; sandbox_paths && i < sandbox_paths->count; i++)
+			add_host_path(&b, sandbox_paths->items[i]);
+
+		add_op(&b, SANDBOX_OP_MKDIR, "/proc", NULL);
+		add_op(&b, SANDBOX_OP_MOUNT_PROC, "/proc", NULL);
+
+		plan->ops = b.ops;
+		plan->nops = b.nops;
+	}
+	return plan;
+}
+
+/* ================================================================
+ * CHILD SIDE -- between clone() and execve(): the CHILD SIDE RULES of
+ * spawn.c apply to everything below.  Each function is one step and
+ * returns 0 or the ExecSandboxStep that failed, with *err set.
+ * ================================================================
+ */
+
+#define FAIL(step) do { *err = errno; return (step); } while (0)
+
+/*
+ * write_proc_file -- write len bytes of data to a /proc/self file.
+ */
+static int
+write_proc_file(const char *path, const char *data, int len, int step, int *err)
+{
+	int			fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		FAIL(step);
+	if (write(fd, data, len) != len)
+	{
+		*err = errno ? errno : EIO;
+		close(fd);
+		return step;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * child_map_ids -- the server's uid and gid mapped to themselves; setgroups
+ * denied first, as the kernel requires of an unprivileged gid_map.
+ */
+static int
+child_map_ids(const ExecSandboxPlan *plan, int *err)
+{
+	int			step;
+
+	if ((step = write_proc_file("/proc/self/setgroups", "deny", 4,
+								SANDBOX_STEP_SETGROUPS, err)) != 0)
+		return step;
+	if ((step = write_proc_file("/proc/self/uid_map", plan->uid_map,
+								plan->uid_map_len, SANDBOX_STEP_UID_MAP, err)) != 0)
+		return step;
+	return write_proc_file("/proc/self/gid_map", plan->gid_map,
+						   plan->gid_map_len, SANDBOX_STEP_GID_MAP, err);
+}
+
+/*
+ * child_make_read_only -- make the recursive bind at path read-only and
+ * private (no mount the server makes later under it shows up) at every
+ * level.  Without mount_setattr(), a remount of the top mount that keeps
+ * its locked flags (atime mode, nosuid, nodev, noexec), which the kernel
+ * otherwise refuses with EPERM.
+ */
+static int
+child_make_read_only(const char *path, int *err)
+{
+	struct statfs sfs;
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+
+#ifdef SYS_mount_setattr
+	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
+
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
+				attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
+#endif
+	if (statfs(path, &sfs) != 0)
+		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
+	if (sfs.f_flags & ST_NOSUID)
+		flags |= MS_NOSUID;
+	if (sfs.f_flags & ST_NODEV)
+		flags |= MS_NODEV;
+	if (sfs.f_flags & ST_NOEXEC)
+		flags |= MS_NOEXEC;
+	if (sfs.f_flags & ST_NOATIME)
+		flags |= MS_NOATIME;
+	if (sfs.f_flags & ST_NODIRATIME)
+		flags |= MS_NODIRATIME;
+	if (sfs.f_flags & ST_RELATIME)
+		flags |= MS_RELATIME;
+	if (mount(NULL, path, NULL, flags, NULL) != 0 ||
+		mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
+	return 0;
+}
+
+/*
+ * child_run_op -- one filesystem step of the plan.
+ */
+static int
+child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
+{
+	int			fd;
+
+	switch (op->kind)
+	{
+		case SANDBOX_OP_MKDIR:
+			if (mkdir(op->a, 0755) != 0 && errno != EEXIST)
+				FAIL(SANDBOX_STEP_MKDIR);
+			return 0;
+		case SANDBOX_OP_CREATE_FILE:
+			fd = open(op->a, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+			if (fd < 0 && errno != EEXIST)
+				FAIL(SANDBOX_STEP_CREATE_FILE);
+			if (fd >= 0)
+				close(fd);
+			return 0;
+		case SANDBOX_OP_SYMLINK:
+			if (symlink(op->a, op->b) != 0 && errno != EEXIST)
+				FAIL(SANDBOX_STEP_SYMLINK);
+			return 0;
+		case SANDBOX_OP_BIND_RO:
+			if (mount(op->a, op->b, NULL, MS_BIND | MS_REC, NULL) != 0)
+				FAIL(SANDBOX_STEP_BIND);
+			return child_make_read_only(op->b, err);
+		case SANDBOX_OP_BIND_DEV:
+			if (mount(op->a, op->b, NULL, MS_BIND, NULL) != 0)
+				FAIL(SANDBOX_STEP_BIND);
+			return 0;
+		case SANDBOX_OP_MOUNT_TMP:
+			if (mount("tmpfs", op->a, "tmpfs", MS_NOSUID | MS_NODEV,
+					  plan->tmp_options) != 0)
+				FAIL(SANDBOX_STEP_MOUNT_TMP);
+			return 0;
+		case SANDBOX_OP_MOUNT_PROC:
+			if (mount("proc", op->a, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+					  NULL) != 0)
+				FAIL(SANDBOX_STEP_MOUNT_PROC);
+			return 0;
+	}
+	*err = EINVAL;
+	return SANDBOX_STEP_MKDIR;
+}
+
+/*
+ * child_enter_new_root -- a tmpfs becomes the root; the old root is
+ * reachable at SANDBOX_OLD_ROOT until child_leave_old_root().
+ */
+static int
+child_enter_new_root(const ExecSandboxPlan *plan, int *err)
+{
+	/*
+	 * Nothing of ours propagates to the server's mounts: a mount namespace
+	 * made in a new user namespace has the shared mounts it copied turned
+	 * into slaves (the binds are made private below).
+	 */
+	if (mount("tmpfs", SANDBOX_ROOT_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV,
+			  plan->root_options) != 0)
+		FAIL(SANDBOX_STEP_MOUNT_ROOT);
+	if (chdir(SANDBOX_ROOT_MOUNTPOINT) != 0)
+		FAIL(SANDBOX_STEP_PIVOT_ROOT);
+	if (mkdir(SANDBOX_OLD_ROOT_NAME, 0700) != 0)
+		FAIL(SANDBOX_STEP_MKDIR);
+	if (syscall(SYS_pivot_root, ".", SANDBOX_OLD_ROOT_NAME) != 0)
+		FAIL(SANDBOX_STEP_PIVOT_ROOT);
+	if (chdir("/") != 0)
+		FAIL(SANDBOX_STEP_PIVOT_ROOT);
+	return 0;
+}
+
+/*
+ * child_leave_old_root -- detach the old root (and every host mount with
+ * it) and make the new root read-only.
+ */
+static int
+child_leave_old_root(int *err)
+{
+	if (umount2(SANDBOX_OLD_ROOT, MNT_DETACH) != 0)
+		FAIL(SANDBOX_STEP_DETACH_OLD_ROOT);
+	(void) rmdir(SANDBOX_OLD_ROOT);
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			  NULL) != 0)
+		FAIL(SANDBOX_STEP_REMOUNT_ROOT);
+	return 0;
+}
+
+/*
+ * exec_sandbox_child_setup -- in the cloned child, already in its new
+ * namespaces: map the ids and, for "filesystem", build the new root.
+ * Returns 0, or the step that failed with *err set.
+ */
+int
+exec_sandbox_child_setup(const ExecSandboxPlan *plan, int *err)
+{
+	int			step;
+	int			i;
+
+	if ((step = child_map_ids(plan, err)) != 0)
+		return step;
+	if (!(plan->flags & EXEC_SANDBOX_FILESYSTEM))
+		return 0;
+	if ((step = child_enter_new_root(plan, err)) != 0)
+		return step;
+	for (i = 0; i < plan->nops; i++)
+		if ((step = child_run_op(plan, &plan->ops[i], err)) != 0)
+			return step;
+	return child_leave_old_root(err);
+}
