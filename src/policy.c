@@ -265,7 +265,7 @@ const char *
 exec_policy_prefix(int i)
 {
 	Assert(allow_prefixes && i >= 0 && i < allow_prefixes->count);
-	return allow_prefixes->items[i].path;
+	return allow_prefixes->items[i].str;
 }
 
 /*
