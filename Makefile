@@ -2,6 +2,7 @@
 
 MODULE_big = execjson
 OBJS = \
+	src/batch.o \
 	src/errors.o \
 	src/execjson.o \
 	src/guc.o \
@@ -17,7 +18,7 @@ PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy limits exit_status encoding privileges exec_try resource_limits upgrade
+REGRESS = request policy limits exit_status encoding privileges exec_try resource_limits batch upgrade
 
 # TAP tests (process-level behaviour) live in test/t.
 TAP_TESTS = 1

@@ -26,6 +26,10 @@
  *   open-files N    open /dev/null up to N times; print {"opened": COUNT}
  *   write-file N    write N bytes to a scratch file in /tmp (removed after)
  *   tag WORD        nothing (a marker tests find the process by)
+ *   touch PATH      create the file PATH (empty)
+ *   peers DIR MS    put a file named after its pid in DIR (made if missing)
+ *                   for MS ms, counting the files there every 5 ms; print
+ *                   {"peers": MOST SEEN} (itself included)
  *   kill SIG        kill itself with signal SIG
  *   exit N          exit with status N
  *
@@ -35,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -369,6 +374,44 @@ main(int argc, char **argv)
 		}
 		else if (strcmp(cmd, "tag") == 0)
 			i++;
+		else if (strcmp(cmd, "touch") == 0)
+		{
+			int			fd = open(arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				exit(92);
+			close(fd);
+			i++;
+		}
+		else if (strcmp(cmd, "peers") == 0)
+		{
+			const char *ms = (i + 2 < argc) ? argv[i + 2] : "0";
+			char		mine[4096];
+			long		most = 0;
+
+			(void) mkdir(arg, 0777);
+			snprintf(mine, sizeof(mine), "%s/%d", arg, (int) getpid());
+			close(open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+			for (long waited = 0; waited <= atol(ms); waited += 5)
+			{
+				DIR		   *d = opendir(arg);
+				struct dirent *de;
+				long		count = 0;
+
+				while (d && (de = readdir(d)) != NULL)
+					if (de->d_name[0] != '.')
+						count++;
+				if (d)
+					closedir(d);
+				if (count > most)
+					most = count;
+				sleep_ms(5);
+			}
+			unlink(mine);
+			printf("{\"peers\": %ld}", most);
+			fflush(stdout);
+			i += 2;
+		}
 		else if (strcmp(cmd, "kill") == 0)
 		{
 			signal(atoi(arg), SIG_DFL);
