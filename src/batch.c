@@ -300,6 +300,7 @@ check_all(Batch *b)
 		BatchItem  *item;
 		MemoryContext old;
 
+		CHECK_FOR_INTERRUPTS();
 		if (b->nulls[idx])
 			continue;
 		old = MemoryContextSwitchTo(cxt);
@@ -338,7 +339,10 @@ run_all(Batch *b)
 	while (next < b->n || b->running > 0)
 	{
 		while (next < b->n && b->running < b->max_parallel)
+		{
+			CHECK_FOR_INTERRUPTS();
 			start_item(b, next++);
+		}
 		if (b->running > 0)
 			finish_item(b, exec_children_wait());
 	}
@@ -346,8 +350,11 @@ run_all(Batch *b)
 
 /*
  * abort_batch -- in PG_CATCH around the batch: kill and reap every program
- * still running, log their audit lines with the error's outcome, and
- * re-throw the error, stripped of STATEMENT and CONTEXT.
+ * still running, log their audit lines, and re-throw the error, stripped
+ * of STATEMENT and CONTEXT.  A program stopped because the batch ended has
+ * "error:SQLSTATE" of the error that ended it as its outcome (57014 for a
+ * cancel; the SQLSTATE of the failing element's error in exec_run_many,
+ * whose own line has its code).
  */
 pg_noreturn static void
 abort_batch(Batch *b, MemoryContext cxt)
@@ -363,7 +370,7 @@ abort_batch(Batch *b, MemoryContext cxt)
 	FlushErrorState();
 	if (execjson_log_executions)
 	{
-		outcome = exec_outcome_of_error(edata);
+		outcome = psprintf("error:%s", unpack_sql_state(edata->sqlerrcode));
 		for (i = 0; i < EXECJSON_MAX_PARALLEL; i++)
 			if (b->items[i] != NULL)
 				exec_log_execution(&b->items[i]->stats, b->items[i]->start,
