@@ -186,8 +186,10 @@ sub check_stopped
 	my $name = 'pg_terminate_backend mid-batch';
 	my $session = ExecJsonTest::Session->new($node);
 	my $tag = unique_tag('batchterm');
-	$session->start_query(batch_sql('exec_try_many', sleepers($tag, 5, 'ignore-signals'), 4));
-	is(scalar(wait_until_tagged($tag, 4, 30)), 4, "$name: four programs run");
+	# grandchildren: PR_SET_PDEATHSIG alone would kill the programs, not them
+	$session->start_query(batch_sql('exec_try_many',
+			sleepers($tag, 5, 'ignore-signals', 'grandchild', '60000'), 4));
+	is(scalar(wait_until_tagged($tag, 8, 30)), 8, "$name: four programs and their grandchildren run");
 	$control->query_value('SELECT pg_terminate_backend(' . $session->backend_pid . ')');
 	ok($session->wait_exit($HANG_SECS), "$name: the session ends");
 	assert_no_leftovers($node, $tag, $name);
