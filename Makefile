@@ -2,6 +2,7 @@
 
 MODULE_big = execjson
 OBJS = \
+	src/batch.o \
 	src/errors.o \
 	src/execjson.o \
 	src/guc.o \
@@ -18,14 +19,14 @@ PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits sandbox upgrade
+REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits sandbox batch upgrade
 
 # make test runs the suite a second time on a server configured with
 # execjson.sandbox = 'filesystem,network' (`make installcheck-sandbox`):
 # every test but those whose output differs by design when the program is
 # pid 1 of a pid namespace, which ignores the signals it sends itself
 # (kill, SIGXCPU, SIGXFSZ: see the README's Sandbox section).
-REGRESS_SANDBOX = $(filter-out exit_status exec_try resource_limits,$(REGRESS))
+REGRESS_SANDBOX = $(filter-out exit_status exec_try resource_limits batch,$(REGRESS))
 
 # TAP tests (process-level behaviour) live in test/t.
 TAP_TESTS = 1

@@ -19,6 +19,7 @@
 #include "storage/waiteventset.h"	/* WaitEventSet got a header of its own */
 #endif
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 #if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
@@ -28,15 +29,17 @@
 
 /*
  * CreateWaitEventSet takes a MemoryContext before 17 and a ResourceOwner
- * from 17 on.  With a ResourceOwner the set is also released at
- * transaction abort; execjson frees it itself on every path either way.
+ * from 17 on.  execjson keeps one wait set for the backend's life: in
+ * TopMemoryContext, owned by no ResourceOwner (17+ allocates it in
+ * TopMemoryContext and, without an owner, leaves it alone at transaction
+ * end).
  */
 #if PG_VERSION_NUM >= 170000
-#define execjson_create_wait_event_set(nevents) \
-	CreateWaitEventSet(CurrentResourceOwner, (nevents))
+#define execjson_create_backend_wait_event_set(nevents) \
+	CreateWaitEventSet(NULL, (nevents))
 #else
-#define execjson_create_wait_event_set(nevents) \
-	CreateWaitEventSet(CurrentMemoryContext, (nevents))
+#define execjson_create_backend_wait_event_set(nevents) \
+	CreateWaitEventSet(TopMemoryContext, (nevents))
 #endif
 
 /*

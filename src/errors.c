@@ -78,6 +78,9 @@ StaticAssertDecl(lengthof(exec_errors) == EXEC_LAST_ERROR_CODE + 1,
 /* The last error exec_raise_msg() raised; see errors.h. */
 ExecRaisedError exec_last_error = {false};
 
+/* See errors.h. */
+int			exec_error_position = 0;
+
 /*
  * append_escaped_byte -- a byte that is not valid text in the database
  * encoding, as the four characters \xNN (in JSON, "\\xNN").
@@ -351,6 +354,17 @@ raise_error(ExecErrorCode code, const char *message,
 {
 	const ExecErrorInfo *info = &exec_errors[code];
 	StringInfoData detail;
+	ExecErrorDetails position_only;
+
+	if (exec_error_position > 0)
+	{
+		if (details == NULL)
+		{
+			exec_details_init(&position_only);
+			details = &position_only;
+		}
+		exec_details_add_int64(details, "position", exec_error_position);
+	}
 
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "{\"code\": ");

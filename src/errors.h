@@ -81,6 +81,13 @@ typedef struct ExecRaisedError
 
 extern ExecRaisedError exec_last_error;
 
+/*
+ * exec_error_position -- when > 0, exec_raise() and friends add
+ * "position": N to the details (exec_run_many sets it around each
+ * element's steps).
+ */
+extern int	exec_error_position;
+
 extern bool exec_error_is_ours(const ErrorData *edata);
 extern bool exec_error_blames_input(int sqlerrcode);
 

@@ -57,6 +57,7 @@ typedef struct CallInProgress
 	char		role[NAMEDATALEN];
 	char		session_role[NAMEDATALEN];
 	int			fatal_sqlerrcode;	/* of a FATAL seen during the call, or 0 */
+	bool		batch;			/* a batch: its programs have no line on FATAL */
 } CallInProgress;
 
 static CallInProgress call = {false};
@@ -231,70 +232,106 @@ io_error_kind(int err)
 }
 
 /*
- * exec_call -- one call: validate, resolve, serialize, spawn, wait; then
- * decide the outcome in the order of the contract: a cap passed (raised by
- * wait.c as soon as it happens), a stdin write error other than a broken
- * pipe, a non-zero exit or a signal, stdout that is not JSON; else stdout
- * as jsonb.
+ * exec_prepare -- steps 1 to 3 of a call: validate the request, resolve
+ * the program (through cache when given: a batch resolves each distinct
+ * program_path once), serialize stdin, prepare the spawn.  Sets
+ * stats->program_path once resolved.
  */
-static Jsonb *
-exec_call(Jsonb *request)
+void
+exec_prepare(Jsonb *request, ExecPrepared *prep, ExecCallStats *stats,
+			 ExecResolveCache *cache)
 {
-	ExecRequest req;
-	ExecSpawnSpec spec;
-	StringInfoData stdin_text;
+	ExecRequest *req = &prep->req;
+	ExecSpawnSpec *spec = &prep->spec;
 	int64		stdin_bytes;
-	ExecOutcome outcome;
 
 	exec_require_preload();
-	exec_request_parse(request, &req);
-	exec_policy_check_env(&req);
-	spec.path = exec_policy_resolve(req.program_path);
-	exec_call_stats.program_path = spec.path;
+	exec_request_parse(request, req);
+	exec_policy_check_env(req);
+	if (cache && cache->program_path &&
+		strcmp(cache->program_path, req->program_path) == 0)
+		spec->path = cache->canonical;
+	else
+	{
+		spec->path = exec_policy_resolve(req->program_path);
+		if (cache)
+		{
+			if (cache->program_path)
+			{
+				pfree(cache->program_path);
+				pfree(cache->canonical);
+			}
+			cache->program_path = MemoryContextStrdup(cache->cxt, req->program_path);
+			cache->canonical = MemoryContextStrdup(cache->cxt, spec->path);
+		}
+	}
+	stats->program_path = spec->path;
 
-	initStringInfo(&stdin_text);
-	stdin_bytes = exec_stdin_serialize(&req.stdin_json, &stdin_text,
+	initStringInfo(&prep->stdin_text);
+	stdin_bytes = exec_stdin_serialize(&req->stdin_json, &prep->stdin_text,
 									   execjson_max_stdin_bytes);
 	if (stdin_bytes > execjson_max_stdin_bytes)
 	{
 		ExecErrorDetails details;
 
 		exec_details_init(&details);
-		exec_details_add_string(&details, "program_path", spec.path);
+		exec_details_add_string(&details, "program_path", spec->path);
 		exec_details_add_int64(&details, "max_stdin_bytes", execjson_max_stdin_bytes);
 		exec_details_add_int64(&details, "stdin_bytes", stdin_bytes);
 		exec_raise(EXEC_STDIN_TOO_LARGE, &details);
 	}
 
-	spec.argv = build_argv(spec.path, &req);
-	spec.envp = build_envp(&req);
-	exec_spawn_add_limits(&spec);
-	spec.sandbox = exec_sandbox_plan();
-	exec_call_stats.sandbox = spec.sandbox ? spec.sandbox->flags : 0;
+	spec->argv = build_argv(spec->path, req);
+	spec->envp = build_envp(req);
+	exec_spawn_add_limits(spec);
+	spec->sandbox = exec_sandbox_plan();
+	stats->sandbox = spec->sandbox ? spec->sandbox->flags : 0;
+}
 
-	exec_child_register_exit_callback();
-	exec_run_child(&spec, stdin_text.data, stdin_text.len, req.timeout_ms,
-				   &outcome);
-
-	if (outcome.stdin_errno != 0 && outcome.stdin_errno != EPIPE)
+/*
+ * exec_conclude -- the last step of a call whose program exited: decide
+ * the outcome in the order of the contract (a cap passed has been raised
+ * by wait.c already): a stdin write error other than a broken pipe, a
+ * non-zero exit or a signal, stdout that is not JSON; else stdout as jsonb.
+ */
+Jsonb *
+exec_conclude(ExecPrepared *prep, ExecOutcome *outcome)
+{
+	if (outcome->stdin_errno != 0 && outcome->stdin_errno != EPIPE)
 	{
 		ExecErrorDetails details;
 
 		exec_details_init(&details);
-		exec_details_add_string(&details, "program_path", spec.path);
+		exec_details_add_string(&details, "program_path", prep->spec.path);
 		exec_details_add_string(&details, "io_error_kind",
-								io_error_kind(outcome.stdin_errno));
+								io_error_kind(outcome->stdin_errno));
 		exec_raise(EXEC_STDIN_WRITE_FAILED, &details);
 	}
 
-	if (!(WIFEXITED(outcome.wait_status) && WEXITSTATUS(outcome.wait_status) == 0))
-		raise_exit_status(spec.path, outcome.wait_status);
+	if (!(WIFEXITED(outcome->wait_status) && WEXITSTATUS(outcome->wait_status) == 0))
+		raise_exit_status(prep->spec.path, outcome->wait_status);
 
-	return exec_stdout_parse(&outcome.stdout_buf, spec.path);
+	return exec_stdout_parse(&outcome->stdout_buf, prep->spec.path);
 }
 
 /*
- * log_execution -- the audit line of execjson.log_executions, as JSON:
+ * exec_call -- one call: validate, resolve, serialize, spawn, wait,
+ * conclude.
+ */
+static Jsonb *
+exec_call(Jsonb *request)
+{
+	ExecPrepared prep;
+	ExecOutcome outcome;
+
+	exec_prepare(request, &prep, &exec_call_stats, NULL);
+	exec_run_child(&prep.spec, prep.stdin_text.data, prep.stdin_text.len,
+				   prep.req.timeout_ms, &outcome);
+	return exec_conclude(&prep, &outcome);
+}
+
+/*
+ * exec_log_execution -- the audit line of execjson.log_executions, as JSON:
  *
  *	 execjson call: {"role": ..., "session_role": ..., "program_path": ...,
  *	   "pid": ...,
@@ -302,7 +339,8 @@ exec_call(Jsonb *request)
  *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...,
  *	   "sandbox": ...}
  *
- * sandbox is "none" or the namespaces the call ran in
+ * with "position": N after "session_role" for a program of a batch
+ * (position > 0).  sandbox is "none" or the namespaces the call ran in
  * ("processes,filesystem,network").
  *
  * role is the current user, session_role the session's (they differ under
@@ -311,12 +349,12 @@ exec_call(Jsonb *request)
  * for any other error (e.g. "error:57014" for a cancel, "error:57P01" for
  * a termination).
  */
-static void
-log_execution(instr_time start, const char *outcome)
+void
+exec_log_execution(const ExecCallStats *st, instr_time start,
+				   const char *outcome, int position)
 {
 	ExecErrorDetails line;
 	instr_time	duration;
-	const ExecCallStats *st = &exec_call_stats;
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
@@ -324,6 +362,8 @@ log_execution(instr_time start, const char *outcome)
 	exec_details_init(&line);
 	exec_details_add_db_string(&line, "role", call.role);
 	exec_details_add_db_string(&line, "session_role", call.session_role);
+	if (position > 0)
+		exec_details_add_int64(&line, "position", position);
 	exec_details_add_string(&line, "program_path", st->program_path);
 	if (st->pid > 0)
 		exec_details_add_int64(&line, "pid", st->pid);
@@ -353,6 +393,18 @@ log_execution(instr_time start, const char *outcome)
 }
 
 /*
+ * exec_outcome_of_error -- the "outcome" of the audit line for the error
+ * edata just caught: the execjson error code, or "error:SQLSTATE".
+ */
+const char *
+exec_outcome_of_error(const ErrorData *edata)
+{
+	if (exec_error_is_ours(edata))
+		return exec_error_code_name(exec_last_error.code);
+	return psprintf("error:%s", unpack_sql_state(edata->sqlerrcode));
+}
+
+/*
  * exec_call_guarded -- exec_call, with the audit line when
  * execjson.log_executions is on, and with every error that propagates out
  * of it -- execjson's own, and PostgreSQL's (a cancel, say) -- stripped of
@@ -377,22 +429,24 @@ set_role_name(char *buf, Oid role)
 static void
 exec_call_on_exit(int code, Datum arg)
 {
-	if (call.active && execjson_log_executions)
+	if (call.active && !call.batch && execjson_log_executions)
 	{
 		int			sqlerrcode = call.fatal_sqlerrcode ?
 			call.fatal_sqlerrcode : ERRCODE_ADMIN_SHUTDOWN;
 
-		log_execution(call.start, psprintf("error:%s", unpack_sql_state(sqlerrcode)));
+		exec_log_execution(&exec_call_stats, call.start,
+						   psprintf("error:%s", unpack_sql_state(sqlerrcode)), 0);
 	}
 	call.active = false;
 }
 
 /*
- * begin_call -- note the call that starts, for the exit callback and the
- * audit line.
+ * exec_begin_call -- note the call (or batch) that starts, for the exit
+ * callback, the log hook and the audit line.  exec_end_call() notes its
+ * end, on every path but a FATAL.
  */
-static void
-begin_call(void)
+void
+exec_begin_call(bool batch)
 {
 	static bool exit_callback_registered = false;
 
@@ -405,7 +459,17 @@ begin_call(void)
 	set_role_name(call.role, GetUserId());
 	set_role_name(call.session_role, GetSessionUserId());
 	call.fatal_sqlerrcode = 0;
+	call.batch = batch;
 	call.active = true;
+}
+
+/*
+ * exec_end_call -- the call exec_begin_call() noted has ended.
+ */
+void
+exec_end_call(void)
+{
+	call.active = false;
 }
 
 static Jsonb *
@@ -417,7 +481,8 @@ exec_call_guarded(Jsonb *request)
 
 	memset(&exec_call_stats, 0, sizeof(exec_call_stats));
 	exec_last_error.raised = false;
-	begin_call();
+	exec_error_position = 0;
+	exec_begin_call(false);
 	start = call.start;
 
 	PG_TRY();
@@ -432,24 +497,19 @@ exec_call_guarded(Jsonb *request)
 		edata = CopyErrorData();
 		FlushErrorState();
 		if (execjson_log_executions)
-		{
-			if (exec_error_is_ours(edata))
-				log_execution(start, exec_error_code_name(exec_last_error.code));
-			else
-				log_execution(start, psprintf("error:%s",
-											  unpack_sql_state(edata->sqlerrcode)));
-		}
+			exec_log_execution(&exec_call_stats, start,
+							   exec_outcome_of_error(edata), 0);
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
 		edata->context = NULL;
-		call.active = false;
+		exec_end_call();
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
-	call.active = false;
+	exec_end_call();
 	if (execjson_log_executions)
-		log_execution(start, "ok");
+		exec_log_execution(&exec_call_stats, start, "ok", 0);
 	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */
 	return result;
 }
@@ -467,11 +527,11 @@ exec_run(PG_FUNCTION_ARGS)
 }
 
 /*
- * error_value -- {"ok": false, "error": {...}} for the execjson error
+ * exec_error_value -- {"ok": false, "error": {...}} for the execjson error
  * just caught.  Built as text from execjson's own strings and parsed.
  */
-static Jsonb *
-error_value(void)
+Jsonb *
+exec_error_value(void)
 {
 	ExecErrorDetails value;
 	ExecErrorCode code = exec_last_error.code;
@@ -493,10 +553,10 @@ error_value(void)
 }
 
 /*
- * ok_value -- {"ok": true, "value": result}.
+ * exec_ok_value -- {"ok": true, "value": result}.
  */
-static Jsonb *
-ok_value(Jsonb *result)
+Jsonb *
+exec_ok_value(Jsonb *result)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue	key;
@@ -549,7 +609,7 @@ exec_try(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		result = ok_value(exec_call_guarded(request));
+		result = exec_ok_value(exec_call_guarded(request));
 	}
 	PG_CATCH();
 	{
@@ -569,6 +629,6 @@ exec_try(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	if (failed)
-		PG_RETURN_JSONB_P(error_value());
+		PG_RETURN_JSONB_P(exec_error_value());
 	PG_RETURN_JSONB_P(result);
 }

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "lib/stringinfo.h"
+#include "portability/instr_time.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 
@@ -42,6 +43,10 @@ extern int	execjson_rlimit_fsize;
 extern char *execjson_sandbox;
 extern char *execjson_sandbox_paths;
 extern int	execjson_sandbox_tmp_bytes;
+extern int	execjson_max_parallel;
+
+/* The most programs one backend runs at once (execjson.max_parallel's maximum). */
+#define EXECJSON_MAX_PARALLEL 64
 
 extern void exec_define_gucs(void);
 
@@ -65,6 +70,8 @@ extern ExecGucList *exec_guc_list_parse(const char *value,
 
 /* execjson.c */
 extern void exec_require_preload(void);
+extern void exec_begin_call(bool batch);
+extern void exec_end_call(void);
 
 /*
  * ExecRequest -- a validated run_program_v1 request.
@@ -140,10 +147,25 @@ extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno,
 						int *sandbox_step);
 
 /*
+ * ExecEnd -- why wait.c stopped a run: the program exited, or wait.c ended
+ * it (killed and reaped) for one of the reasons exec_child_finish() raises.
+ */
+typedef enum ExecEnd
+{
+	EXEC_END_EXITED,
+	EXEC_END_TIMEOUT,
+	EXEC_END_STDOUT_CAP,
+	EXEC_END_STDERR_CAP,
+	EXEC_END_INTERNAL
+} ExecEnd;
+
+/*
  * ExecOutcome -- how a run ended, as far as wait.c could see.
  */
 typedef struct ExecOutcome
 {
+	ExecEnd		end;
+	int64		end_bytes;		/* the byte count that passed a cap */
 	int			wait_status;	/* from waitpid() */
 	int			stdin_errno;	/* 0, EPIPE, or another write error */
 	StringInfoData stdout_buf;	/* everything the program wrote to stdout */
@@ -153,6 +175,7 @@ typedef struct ExecOutcome
  * ExecCallStats -- what the audit log line says about a call; kept up to
  * date by wait.c as the call goes (its byte counts are the ones wait.c
  * enforces the caps with), reset by execjson.c at the start of each call.
+ * exec_run uses exec_call_stats; a batch has one per program.
  */
 typedef struct ExecCallStats
 {
@@ -168,9 +191,46 @@ typedef struct ExecCallStats
 
 extern ExecCallStats exec_call_stats;
 
-/* wait.c */
+/* wait.c: one program (exec_run), or several at once (a batch) */
 extern void exec_run_child(ExecSpawnSpec *spec, const char *stdin_data,
 						   int stdin_len, int timeout_ms, ExecOutcome *outcome);
-extern void exec_child_register_exit_callback(void);
+extern int	exec_child_start(ExecSpawnSpec *spec, const char *stdin_data,
+							 int stdin_len, int timeout_ms,
+							 ExecOutcome *outcome, ExecCallStats *stats);
+extern int	exec_children_wait(void);
+extern void exec_child_finish(int slot);
+extern void exec_children_release_all(void);
+
+/*
+ * ExecPrepared -- a call after steps 1-3 (validated, resolved, stdin
+ * serialized), ready to run.
+ */
+typedef struct ExecPrepared
+{
+	ExecRequest req;
+	ExecSpawnSpec spec;
+	StringInfoData stdin_text;
+} ExecPrepared;
+
+/*
+ * ExecResolveCache -- the last program_path a batch resolved, and its
+ * canonical path: a batch resolves each distinct path once.
+ */
+typedef struct ExecResolveCache
+{
+	MemoryContext cxt;			/* where the two strings are kept */
+	char	   *program_path;
+	char	   *canonical;
+} ExecResolveCache;
+
+/* execjson.c: the steps of a call, shared with batch.c */
+extern void exec_prepare(Jsonb *request, ExecPrepared *prep,
+						 ExecCallStats *stats, ExecResolveCache *cache);
+extern Jsonb *exec_conclude(ExecPrepared *prep, ExecOutcome *outcome);
+extern void exec_log_execution(const ExecCallStats *st, instr_time start,
+							   const char *outcome, int position);
+extern const char *exec_outcome_of_error(const ErrorData *edata);
+extern Jsonb *exec_ok_value(Jsonb *result);
+extern Jsonb *exec_error_value(void);
 
 #endif							/* EXECJSON_H */

@@ -33,6 +33,7 @@ int			execjson_rlimit_as = -1;
 int			execjson_rlimit_nofile = -1;
 int			execjson_rlimit_nproc = -1;
 int			execjson_rlimit_fsize = -1;
+int			execjson_max_parallel = 4;
 
 /*
  * trim -- strip leading and trailing blanks from s[0..*len) in place.
@@ -271,6 +272,15 @@ exec_define_gucs(void)
 							64 * 1024, 64, INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("execjson.max_parallel",
+							"Most programs one exec_run_many or exec_try_many call runs at once.",
+							"A call's max_parallel argument is capped to this.",
+							&execjson_max_parallel,
+							4, 1, EXECJSON_MAX_PARALLEL,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("execjson");

@@ -1,25 +1,37 @@
 /*-------------------------------------------------------------------------
  *
  * wait.c
- *	  Run the child: feed its stdin, drain its stdout and stderr, wait for
- *	  it to exit (step 5 of a call), and make sure it is gone afterwards.
+ *	  Run the children: feed their stdin, drain their stdout and stderr,
+ *	  wait for them to exit (step 5 of a call), and make sure they are gone
+ *	  afterwards.  exec_run runs one; a batch (batch.c) up to
+ *	  execjson.max_parallel at once.
  *
- * All waiting happens in one WaitEventSet over the pipes, a pidfd that
- * becomes readable when the child exits, the backend's latch and
- * postmaster death, with the call's timeout.  CHECK_FOR_INTERRUPTS() runs
- * on every wake-up, so query cancel, statement_timeout and
- * pg_terminate_backend act within milliseconds.  The pipes are
- * non-blocking: the backend never blocks outside that wait, but for the
- * waitpid() that reaps a child already SIGKILLed or exited.
+ * Each running program has a slot: its pid, a pidfd that becomes readable
+ * when it exits, the parent's ends of its pipes, and its progress.  The
+ * pipes and pidfds of every slot are registered in one epoll instance of
+ * the backend's ("inner"), and all waiting happens in one WaitEventSet over
+ * that epoll fd, the backend's latch and postmaster death, with the nearest
+ * deadline of the running programs as timeout.  Both are made once per
+ * backend and kept, so a call costs no set-up of the wait: only its own
+ * fds are added (and leave the epoll instance when they are closed).
+ * CHECK_FOR_INTERRUPTS() runs on every wake-up, so query cancel,
+ * statement_timeout and pg_terminate_backend act within milliseconds.
+ * The pipes are non-blocking: the backend never blocks outside that wait,
+ * but for the reaping of a child already SIGKILLed or exited, bounded
+ * (REAP_BOUND_MS).
  *
- * Whatever way the call ends -- normal exit, timeout, a stream over its
- * cap, cancel, an error, or a FATAL that skips PG_FINALLY -- the child's
- * whole process group is killed with SIGKILL and the child is reaped.
+ * Whatever way a program's run ends -- normal exit, timeout, a stream over
+ * its cap, cancel, an error, or a FATAL that skips PG_FINALLY -- its whole
+ * process group is killed with SIGKILL and it is reaped.  A run that ends
+ * for a reason of its own (timeout, cap, internal failure) is ended at
+ * once, without disturbing the others, and its error is raised when the
+ * caller collects it (exec_child_finish), so that a batch can turn it into
+ * a value while other programs keep running.
  *
- * State kept across calls: "active", the resources of the one call a
- * backend can run at a time, so that the exit callback can find them;
- * exec_call_stats, what the audit line reports; and a scratch buffer
- * stderr is drained into.
+ * State kept across calls: the slots, so that the exit callback can find
+ * them; the wait set and the inner epoll fd; exec_call_stats, what the
+ * audit line of exec_run reports; and a scratch buffer stderr is drained
+ * into.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +41,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,18 +81,31 @@ static char stderr_scratch[READ_CHUNK];
 #define EXIT_POLL_MS 10
 #define EXIT_POLL_SHORT_MS 1
 
-/* user_data tags of the wait events */
-#define TAG_STDIN ((void *) 1)
-#define TAG_STDOUT ((void *) 2)
-#define TAG_STDERR ((void *) 3)
-#define TAG_EXIT ((void *) 4)
+/* What an event of the inner epoll instance is about: slot << 8 | kind. */
+#define KIND_STDIN 1
+#define KIND_STDOUT 2
+#define KIND_STDERR 3
+#define KIND_EXIT 4
+#define EVENT_DATA(slot, kind) (((uint64) (slot) << 8) | (kind))
+
+/* Events taken from the inner epoll instance per wake-up. */
+#define INNER_EVENTS (EXECJSON_MAX_PARALLEL * 4)
+
+typedef enum SlotState
+{
+	SLOT_FREE,					/* holds nothing */
+	SLOT_RUNNING,				/* started, not reaped */
+	SLOT_DONE					/* reaped, fds closed; outcome final */
+} SlotState;
 
 /*
- * ActiveChild -- the resources of the running call.  -1 / NULL when not
- * held.  pid stays set until the child is reaped.
+ * ActiveChild -- one slot: the resources and progress of one running
+ * program.  -1 / NULL when not held.  pid stays set until the child is
+ * reaped.
  */
 typedef struct ActiveChild
 {
+	SlotState	state;
 	pid_t		pid;
 	int			pidfd;
 	int			stdin_fd;		/* parent's ends of the pipes */
@@ -87,13 +113,28 @@ typedef struct ActiveChild
 	int			stderr_fd;
 	int			child_fds[3];	/* child's ends, until spawned */
 	int			exec_fd;		/* the program file, until spawned */
-	WaitEventSet *set;
 	bool		reap_failed;	/* waitpid() failed: the status is unknown */
+	bool		exited;			/* the pidfd said so; not reaped yet */
+	const char *program_path;
+	const char *stdin_data;
+	int			stdin_len;
+	int			stdin_off;
+	int			timeout_ms;
+	int64		deadline_ns;
+	ExecOutcome *outcome;
+	ExecCallStats *stats;
 } ActiveChild;
 
-static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, -1, NULL, false};
+static ActiveChild children[EXECJSON_MAX_PARALLEL];
+
+/* Slots below this index have been used at least once. */
+static int	slots_used = 0;
 
 ExecCallStats exec_call_stats;
+
+/* The backend's wait set (latch, postmaster death, inner) and inner epoll. */
+static WaitEventSet *wait_set = NULL;
+static int	inner_epfd = -1;
 
 static bool exit_callback_registered = false;
 
@@ -130,7 +171,10 @@ track_fd(int fd)
 }
 
 /*
- * close_fd -- close a tracked *fd if open and mark it closed.
+ * close_fd -- close a tracked *fd if open and mark it closed.  A closed fd
+ * leaves the inner epoll instance by itself: the parent's ends of the
+ * pipes and the pidfd are never shared (close-on-exec, and a child closes
+ * every fd above 2 before it executes the program).
  */
 static void
 close_fd(int *fd)
@@ -141,6 +185,23 @@ close_fd(int *fd)
 		ReleaseExternalFD();
 		*fd = -1;
 	}
+}
+
+/*
+ * slot_init -- an empty slot.
+ */
+static void
+slot_init(ActiveChild *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->state = SLOT_FREE;
+	c->pid = -1;
+	c->pidfd = -1;
+	c->stdin_fd = -1;
+	c->stdout_fd = -1;
+	c->stderr_fd = -1;
+	c->child_fds[0] = c->child_fds[1] = c->child_fds[2] = -1;
+	c->exec_fd = -1;
 }
 
 /*
@@ -164,11 +225,11 @@ reap_lingering(void)
 }
 
 /*
- * gone_within -- wait up to ms for the SIGKILLed child to have exited
- * (without reaping it): on its pidfd, else by polling.
+ * gone_within -- wait up to ms for the SIGKILLed child of slot c to have
+ * exited (without reaping it): on its pidfd, else by polling.
  */
 static bool
-gone_within(int ms)
+gone_within(ActiveChild *c, int ms)
 {
 	struct timespec tick = {0, 1000000};
 	int64		deadline = now_ns() + (int64) ms * 1000000;
@@ -177,9 +238,9 @@ gone_within(int ms)
 	{
 		int64		left = deadline - now_ns();
 
-		if (active.pidfd >= 0)
+		if (c->pidfd >= 0)
 		{
-			struct pollfd pfd = {active.pidfd, POLLIN, 0};
+			struct pollfd pfd = {c->pidfd, POLLIN, 0};
 			int			r = poll(&pfd, 1, left > 0 ? (int) (left / 1000000) : 0);
 
 			if (r > 0)
@@ -192,12 +253,12 @@ gone_within(int ms)
 			siginfo_t	info;
 
 			memset(&info, 0, sizeof(info));
-			if (waitid(P_PID, active.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+			if (waitid(P_PID, c->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
 			{
 				if (errno != EINTR)
 					return true;
 			}
-			else if (info.si_pid == active.pid)
+			else if (info.si_pid == c->pid)
 				return true;
 			if (left > 0)
 				nanosleep(&tick, NULL);
@@ -208,7 +269,7 @@ gone_within(int ms)
 }
 
 /*
- * reap -- reap the child, SIGKILLing its process group first when kill_first.
+ * reap -- reap child c, SIGKILLing its process group first when kill_first.
  *
  * The group is killed before the leader is reaped: while the leader is
  * not reaped its pid, and so the group id, cannot be reused.  After the
@@ -216,95 +277,102 @@ gone_within(int ms)
  * is left to reap_lingering(), with a WARNING.  Returns the wait status.
  */
 static int
-reap(bool kill_first)
+reap(ActiveChild *c, bool kill_first)
 {
 	int			status = 0;
 
-	if (active.pid > 0)
+	if (c->pid > 0)
 	{
-		if (kill_first && kill(-active.pid, SIGKILL) != 0)
-			(void) kill(active.pid, SIGKILL);
+		if (kill_first && kill(-c->pid, SIGKILL) != 0)
+			(void) kill(c->pid, SIGKILL);
 		if (kill_first && nlingering < MAX_LINGERING &&
-			!gone_within(REAP_BOUND_MS))
+			!gone_within(c, REAP_BOUND_MS))
 		{
-			lingering[nlingering++] = active.pid;
-			active.pid = -1;
-			active.reap_failed = true;
-			exec_call_stats.reaped = false;
+			lingering[nlingering++] = c->pid;
+			c->pid = -1;
+			c->reap_failed = true;
+			if (c->stats)
+				c->stats->reaped = false;
 			ereport(WARNING,
 					(errmsg("execjson: a program did not end within %d ms of SIGKILL", REAP_BOUND_MS),
 					 errdetail("It will be reaped later; a process in uninterruptible sleep delays it."),
 					 errhidestmt(true), errhidecontext(true)));
 			return status;
 		}
-		while (waitpid(active.pid, &status, 0) < 0)
+		while (waitpid(c->pid, &status, 0) < 0)
 		{
 			if (errno != EINTR)
 			{
 				/* Cannot happen unless SIGCHLD is ignored: no status. */
-				active.reap_failed = true;
+				c->reap_failed = true;
 				break;
 			}
 		}
-		active.pid = -1;
-		exec_call_stats.reaped = !active.reap_failed;
-		exec_call_stats.wait_status = status;
+		c->pid = -1;
+		if (c->stats)
+		{
+			c->stats->reaped = !c->reap_failed;
+			c->stats->wait_status = status;
+		}
 	}
 	return status;
 }
 
 /*
- * release_all -- kill and reap the child, close every fd, free the wait
- * event set.  Safe to call more than once.
- *
- * free_set is false from the exit callback: by then the transaction's
- * resources may already have been released, and the process is ending.
+ * close_child_fds -- close every fd slot c holds.
  */
 static void
-release_all(bool free_set)
+close_child_fds(ActiveChild *c)
 {
 	int			i;
 
-	reap(true);
-	close_fd(&active.pidfd);
-	close_fd(&active.stdin_fd);
-	close_fd(&active.stdout_fd);
-	close_fd(&active.stderr_fd);
+	close_fd(&c->pidfd);
+	close_fd(&c->stdin_fd);
+	close_fd(&c->stdout_fd);
+	close_fd(&c->stderr_fd);
 	for (i = 0; i < 3; i++)
-		close_fd(&active.child_fds[i]);
-	close_fd(&active.exec_fd);
-	if (active.set != NULL)
-	{
-		if (free_set)
-			FreeWaitEventSet(active.set);
-		active.set = NULL;
-	}
+		close_fd(&c->child_fds[i]);
+	close_fd(&c->exec_fd);
+}
+
+/*
+ * release_child -- kill and reap the child of slot c, close its fds, and
+ * free the slot.  Safe on a free slot.
+ */
+static void
+release_child(ActiveChild *c)
+{
+	if (c->state == SLOT_FREE)
+		return;
+	reap(c, true);
+	close_child_fds(c);
+	slot_init(c);
+}
+
+/*
+ * exec_children_release_all -- release every slot: kill and reap every
+ * child still running, close every fd.  Safe to call more than once.
+ */
+void
+exec_children_release_all(void)
+{
+	int			i;
+
+	for (i = 0; i < slots_used; i++)
+		release_child(&children[i]);
 }
 
 /*
  * exec_child_on_exit -- before_shmem_exit callback: a FATAL error
- * (pg_terminate_backend, postmaster death) skips PG_FINALLY, so the child
- * is killed here.
+ * (pg_terminate_backend, postmaster death) skips PG_FINALLY, so the
+ * children are killed here.  The wait set and the inner epoll fd go with
+ * the process.
  */
 static void
 exec_child_on_exit(int code, Datum arg)
 {
-	release_all(false);
+	exec_children_release_all();
 	reap_lingering();
-}
-
-/*
- * exec_child_register_exit_callback -- register exec_child_on_exit once
- * per backend.  Called before the first child starts.
- */
-void
-exec_child_register_exit_callback(void)
-{
-	if (!exit_callback_registered)
-	{
-		before_shmem_exit(exec_child_on_exit, (Datum) 0);
-		exit_callback_registered = true;
-	}
 }
 
 /*
@@ -340,7 +408,8 @@ make_pipe(int *read_end, int *write_end)
 
 /*
  * set_nonblocking -- make one of our pipe ends non-blocking.  A fresh pipe
- * end has no other status flag to keep, so no F_GETFL first.
+ * end has no other status flag to keep, so no F_GETFL first.  (The
+ * child's ends stay blocking, as programs expect.)
  */
 static bool
 set_nonblocking(int fd)
@@ -398,34 +467,36 @@ raise_too_large(bool is_stdout, const char *program_path, int cap,
 }
 
 /*
- * CallState -- progress of one call through the wait loop.
+ * end_child -- stop the run of c at once for reason end: kill its process
+ * group, reap it, close its fds.  Its error is raised when the caller
+ * collects it.
  */
-typedef struct CallState
+static void
+end_child(ActiveChild *c, ExecEnd end, int64 bytes)
 {
-	const char *program_path;
-	const char *stdin_data;
-	int			stdin_len;
-	int			stdin_off;
-	ExecOutcome *outcome;
-	bool		set_dirty;		/* the set of open fds changed */
-} CallState;
+	reap(c, true);
+	close_child_fds(c);
+	c->outcome->end = end;
+	c->outcome->end_bytes = bytes;
+	c->state = SLOT_DONE;
+}
 
 /*
  * write_stdin -- write as much pending stdin as the pipe takes; close it
  * when all is written or the program stopped reading.
  */
 static void
-write_stdin(CallState *cs)
+write_stdin(ActiveChild *c)
 {
-	while (cs->stdin_off < cs->stdin_len)
+	while (c->stdin_off < c->stdin_len)
 	{
-		ssize_t		n = write(active.stdin_fd, cs->stdin_data + cs->stdin_off,
-							  cs->stdin_len - cs->stdin_off);
+		ssize_t		n = write(c->stdin_fd, c->stdin_data + c->stdin_off,
+							  c->stdin_len - c->stdin_off);
 
 		if (n > 0)
 		{
-			cs->stdin_off += n;
-			exec_call_stats.stdin_bytes = cs->stdin_off;
+			c->stdin_off += n;
+			c->stats->stdin_bytes = c->stdin_off;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -433,22 +504,22 @@ write_stdin(CallState *cs)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		/* EPIPE: the program closed its stdin; anything else: an error */
-		cs->outcome->stdin_errno = (n < 0) ? errno : EIO;
+		c->outcome->stdin_errno = (n < 0) ? errno : EIO;
 		break;
 	}
-	close_fd(&active.stdin_fd);
-	cs->set_dirty = true;
+	close_fd(&c->stdin_fd);
 }
 
 /*
- * read_output -- read what is available on stdout or stderr, enforcing the
- * cap at once.  With drain, read until the pipe is empty, else at most
- * READS_PER_WAKEUP chunks so that interrupts are checked in between.
+ * read_output -- read what is available on stdout or stderr of c,
+ * enforcing the cap at once (the run ends there).  With drain, read until
+ * the pipe is empty, else at most READS_PER_WAKEUP chunks so that
+ * interrupts are checked in between.
  */
 static void
-read_output(CallState *cs, bool is_stdout, bool drain)
+read_output(ActiveChild *c, bool is_stdout, bool drain)
 {
-	int		   *fd = is_stdout ? &active.stdout_fd : &active.stderr_fd;
+	int		   *fd = is_stdout ? &c->stdout_fd : &c->stderr_fd;
 	int			cap = is_stdout ? execjson_max_stdout_bytes : execjson_max_stderr_bytes;
 	int			reads;
 
@@ -459,12 +530,12 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		char	   *dest;
 		ssize_t		n;
 
-		have = is_stdout ? cs->outcome->stdout_buf.len : exec_call_stats.stderr_bytes;
+		have = is_stdout ? c->outcome->stdout_buf.len : c->stats->stderr_bytes;
 		/* Read at most one byte past the cap: enough to know it is passed. */
 		room = Min((int64) READ_CHUNK, (int64) cap + 1 - have);
 		if (is_stdout)
 		{
-			StringInfo	buf = &cs->outcome->stdout_buf;
+			StringInfo	buf = &c->outcome->stdout_buf;
 
 			/* Grow geometrically, but never past cap + 1 bytes. */
 			if (buf->maxlen - buf->len - 1 < STDOUT_MIN_ROOM)
@@ -481,14 +552,18 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		{
 			if (is_stdout)
 			{
-				cs->outcome->stdout_buf.len += n;
-				cs->outcome->stdout_buf.data[cs->outcome->stdout_buf.len] = '\0';
-				exec_call_stats.stdout_bytes = cs->outcome->stdout_buf.len;
+				c->outcome->stdout_buf.len += n;
+				c->outcome->stdout_buf.data[c->outcome->stdout_buf.len] = '\0';
+				c->stats->stdout_bytes = c->outcome->stdout_buf.len;
 			}
 			else
-				exec_call_stats.stderr_bytes += n;
+				c->stats->stderr_bytes += n;
 			if (have + n > cap)
-				raise_too_large(is_stdout, cs->program_path, cap, have + n);
+			{
+				end_child(c, is_stdout ? EXEC_END_STDOUT_CAP : EXEC_END_STDERR_CAP,
+						  have + n);
+				return;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -496,124 +571,102 @@ read_output(CallState *cs, bool is_stdout, bool drain)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n < 0)
-			raise_internal(cs->program_path);
+		{
+			end_child(c, EXEC_END_INTERNAL, 0);
+			return;
+		}
 		/* EOF */
 		close_fd(fd);
-		cs->set_dirty = true;
 	}
 }
 
 /*
- * child_has_exited -- has the child exited (without reaping it)?  Used
- * only when there is no pidfd.
+ * child_has_exited -- has the child of c exited (without reaping it)?
+ * Used only when there is no pidfd.
  */
 static bool
-child_has_exited(void)
+child_has_exited(ActiveChild *c)
 {
 	siginfo_t	info;
 
 	memset(&info, 0, sizeof(info));
-	if (waitid(P_PID, active.pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+	if (waitid(P_PID, c->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
 		return errno != EINTR;
-	return info.si_pid == active.pid;
+	return info.si_pid == c->pid;
 }
 
 /*
- * build_wait_set -- a new WaitEventSet over what is still open.
+ * complete_exit -- the program of c has exited (it is not reaped yet, so
+ * its process group id cannot be reused): kill what is left of its group,
+ * take what it wrote, then reap it.
  */
 static void
-build_wait_set(void)
+complete_exit(ActiveChild *c)
 {
-	if (active.set != NULL)
-	{
-		FreeWaitEventSet(active.set);
-		active.set = NULL;
-	}
-	active.set = execjson_create_wait_event_set(6);
-	AddWaitEventToSet(active.set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	/* As WaitLatch() does: a single-user backend has no postmaster. */
-	if (IsUnderPostmaster)
-		AddWaitEventToSet(active.set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	if (active.stdin_fd >= 0)
-		AddWaitEventToSet(active.set, WL_SOCKET_WRITEABLE, active.stdin_fd, NULL, TAG_STDIN);
-	if (active.stdout_fd >= 0)
-		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.stdout_fd, NULL, TAG_STDOUT);
-	if (active.stderr_fd >= 0)
-		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.stderr_fd, NULL, TAG_STDERR);
-	if (active.pidfd >= 0)
-		AddWaitEventToSet(active.set, WL_SOCKET_READABLE, active.pidfd, NULL, TAG_EXIT);
+	(void) kill(-c->pid, SIGKILL);
+	close_fd(&c->stdin_fd);
+	read_output(c, true, true);
+	if (c->state == SLOT_RUNNING)
+		read_output(c, false, true);
+	if (c->state != SLOT_RUNNING)
+		return;					/* a cap was passed: ended already */
+	c->outcome->wait_status = reap(c, false);
+	close_child_fds(c);
+	c->outcome->end = c->reap_failed ? EXEC_END_INTERNAL : EXEC_END_EXITED;
+	c->state = SLOT_DONE;
 }
 
 /*
- * wait_for_exit -- the wait loop: feed stdin, drain stdout and stderr,
- * until the child exits.  Raises exec_timeout at the deadline and the
- * too-large errors as soon as a cap is passed.
+ * ensure_wait_set -- make the backend's wait set and inner epoll instance,
+ * once.  Both live as long as the backend.  False if they cannot be made.
  */
-static void
-wait_for_exit(CallState *cs, int timeout_ms)
+static bool
+ensure_wait_set(void)
 {
-	int64		deadline = now_ns() + (int64) timeout_ms * 1000000;
-	WaitEvent	events[6];
+	WaitEventSet *set;
 
-	for (;;)
+	if (wait_set != NULL)
+		return true;
+	if (inner_epfd < 0)
 	{
-		int64		remaining_ns;
-		long		wait_ms;
-		int			nevents;
-		int			i;
-		bool		exited = false;
-
-		if (cs->set_dirty || active.set == NULL)
-		{
-			build_wait_set();
-			cs->set_dirty = false;
-		}
-
-		remaining_ns = deadline - now_ns();
-		if (remaining_ns <= 0)
-		{
-			ExecErrorDetails details;
-
-			/* Kill before building the error, so the report waits for nothing. */
-			reap(true);
-			exec_details_init(&details);
-			exec_details_add_string(&details, "program_path", cs->program_path);
-			exec_details_add_int64(&details, "timeout_ms", timeout_ms);
-			exec_raise(EXEC_TIMEOUT, &details);
-		}
-		/* Round up, so as not to wake just before the deadline and spin. */
-		wait_ms = (long) ((remaining_ns + 999999) / 1000000);
-		if (active.pidfd < 0)
-			wait_ms = Min(wait_ms, (active.stdout_fd < 0 && active.stderr_fd < 0) ?
-						  EXIT_POLL_SHORT_MS : EXIT_POLL_MS);
-
-		nevents = WaitEventSetWait(active.set, wait_ms, events, lengthof(events),
-								   execjson_wait_event());
-
-		for (i = 0; i < nevents; i++)
-		{
-			WaitEvent  *ev = &events[i];
-
-			if (ev->events & WL_LATCH_SET)
-				ResetLatch(MyLatch);
-			else if (ev->user_data == TAG_STDIN)
-			{
-				if (active.stdin_fd >= 0)
-					write_stdin(cs);
-			}
-			else if (ev->user_data == TAG_STDOUT)
-				read_output(cs, true, false);
-			else if (ev->user_data == TAG_STDERR)
-				read_output(cs, false, false);
-			else if (ev->user_data == TAG_EXIT)
-				exited = true;
-		}
-
-		CHECK_FOR_INTERRUPTS();
-
-		if (exited || (active.pidfd < 0 && child_has_exited()))
-			return;
+		inner_epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (inner_epfd < 0)
+			return false;
+		ReserveExternalFD();
 	}
+	set = execjson_create_backend_wait_event_set(3);
+	PG_TRY();
+	{
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		/* As WaitLatch() does: a single-user backend has no postmaster. */
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, inner_epfd, NULL, NULL);
+	}
+	PG_CATCH();
+	{
+		FreeWaitEventSet(set);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	wait_set = set;
+	return true;
+}
+
+/*
+ * watch -- add fd of slot to the inner epoll instance.
+ */
+static bool
+watch(int slot, int fd, int kind, uint32 events)
+{
+	struct epoll_event ev;
+
+	if (fd < 0)
+		return true;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.u64 = EVENT_DATA(slot, kind);
+	return epoll_ctl(inner_epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 /*
@@ -630,10 +683,12 @@ raise_spawn_failed(const char *program_path)
 }
 
 /*
- * start_child -- open the checked program file, make the pipes, spawn.
+ * start_child -- open the checked program file, make the pipes, spawn,
+ * write what stdin the pipe takes, watch the rest.  Raises, leaving slot
+ * c for the caller to release.
  */
 static void
-start_child(ExecSpawnSpec *spec)
+start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 {
 	bool		is_script;
 	int			spawn_errno;
@@ -641,9 +696,12 @@ start_child(ExecSpawnSpec *spec)
 	pid_t		pid;
 	int			i;
 
-	active.exec_fd = track_fd(fd_above_stdio(exec_program_open(spec->path,
-																&is_script)));
-	if (active.exec_fd < 0)
+	if (!ensure_wait_set())
+		raise_internal(spec->path);
+
+	c->exec_fd = track_fd(fd_above_stdio(exec_program_open(spec->path,
+														   &is_script)));
+	if (c->exec_fd < 0)
 	{
 		/* It was there a moment ago: the path changed under us. */
 		if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
@@ -653,42 +711,269 @@ start_child(ExecSpawnSpec *spec)
 			exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
 		raise_spawn_failed(spec->path);
 	}
-	spec->exec_fd = is_script ? -1 : active.exec_fd;
+	spec->exec_fd = is_script ? -1 : c->exec_fd;
 
-	if (!make_pipe(&active.child_fds[0], &active.stdin_fd) ||
-		!make_pipe(&active.stdout_fd, &active.child_fds[1]) ||
-		!make_pipe(&active.stderr_fd, &active.child_fds[2]))
+	if (!make_pipe(&c->child_fds[0], &c->stdin_fd) ||
+		!make_pipe(&c->stdout_fd, &c->child_fds[1]) ||
+		!make_pipe(&c->stderr_fd, &c->child_fds[2]))
 		raise_internal(spec->path);
 	for (i = 0; i < 3; i++)
-		spec->fds[i] = active.child_fds[i];
+		spec->fds[i] = c->child_fds[i];
 
 	pid = exec_spawn(spec, &spawn_errno, &spawn_step);
-	active.pid = pid;
+	c->pid = pid;
 	for (i = 0; i < 3; i++)
-		close_fd(&active.child_fds[i]);
-	close_fd(&active.exec_fd);
+		close_fd(&c->child_fds[i]);
+	close_fd(&c->exec_fd);
 	if (pid < 0)
 	{
-		active.pid = -1;
+		c->pid = -1;
 		if (spawn_step != SANDBOX_STEP_NONE)
 			exec_sandbox_raise_unavailable(spec->path, spawn_step, spawn_errno);
 		raise_spawn_failed(spec->path);
 	}
-	exec_call_stats.pid = pid;
+	c->stats->pid = pid;
 
-	if (!set_nonblocking(active.stdin_fd) ||
-		!set_nonblocking(active.stdout_fd) ||
-		!set_nonblocking(active.stderr_fd))
+	if (!set_nonblocking(c->stdin_fd) ||
+		!set_nonblocking(c->stdout_fd) ||
+		!set_nonblocking(c->stderr_fd))
 		raise_internal(spec->path);
 
 #ifdef SYS_pidfd_open
-	active.pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
+	c->pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
 #endif
+
+	c->deadline_ns = now_ns() + (int64) c->timeout_ms * 1000000;
+
+	/* Most stdin fits the pipe: write it before the first wait. */
+	write_stdin(c);
+
+	if (!watch(slot, c->stdin_fd, KIND_STDIN, EPOLLOUT) ||
+		!watch(slot, c->stdout_fd, KIND_STDOUT, EPOLLIN) ||
+		!watch(slot, c->stderr_fd, KIND_STDERR, EPOLLIN) ||
+		!watch(slot, c->pidfd, KIND_EXIT, EPOLLIN))
+		raise_internal(spec->path);
 }
 
 /*
- * exec_run_child -- run the program spec describes (path, argv with
- * argv[0], envp, limits), stdin_data on its stdin, and fill *outcome.
+ * exec_child_start -- start the program spec describes (path, argv with
+ * argv[0], envp, limits) with stdin_data on its stdin, in a free slot;
+ * returns the slot.  Its run is followed by exec_children_wait() and ends
+ * with exec_child_finish(), which fills *outcome (allocated in the current
+ * memory context) and raises the run's own errors; stats is kept up to
+ * date as it goes.
+ *
+ * Raises exec_spawn_failed, exec_program_not_allowed (the path changed
+ * since it was checked), exec_failed (internal failure); the slot is
+ * released before any of them propagates.
+ */
+int
+exec_child_start(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
+				 int timeout_ms, ExecOutcome *outcome, ExecCallStats *stats)
+{
+	int			slot;
+	ActiveChild *c;
+
+	for (slot = 0; slot < EXECJSON_MAX_PARALLEL; slot++)
+		if (slot >= slots_used || children[slot].state == SLOT_FREE)
+			break;
+	if (slot >= EXECJSON_MAX_PARALLEL)
+		elog(ERROR, "execjson: no free child slot");
+
+	if (!exit_callback_registered)
+	{
+		before_shmem_exit(exec_child_on_exit, (Datum) 0);
+		exit_callback_registered = true;
+	}
+	if (nlingering > 0)
+		reap_lingering();
+
+	memset(outcome, 0, sizeof(*outcome));
+	initStringInfo(&outcome->stdout_buf);
+
+	c = &children[slot];
+	slot_init(c);
+	if (slot >= slots_used)
+		slots_used = slot + 1;
+	c->state = SLOT_RUNNING;
+	c->program_path = spec->path;
+	c->stdin_data = stdin_data;
+	c->stdin_len = stdin_len;
+	c->timeout_ms = timeout_ms;
+	c->outcome = outcome;
+	c->stats = stats;
+
+	PG_TRY();
+	{
+		start_child(c, slot, spec);
+	}
+	PG_CATCH();
+	{
+		release_child(c);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return slot;
+}
+
+/*
+ * dispatch_inner -- handle what the inner epoll instance has ready: feed
+ * stdin, drain stdout and stderr, note exits.
+ */
+static void
+dispatch_inner(void)
+{
+	struct epoll_event events[INNER_EVENTS];
+	int			n;
+	int			i;
+
+	n = epoll_wait(inner_epfd, events, lengthof(events), 0);
+	for (i = 0; i < n; i++)
+	{
+		int			slot = (int) (events[i].data.u64 >> 8);
+		int			kind = (int) (events[i].data.u64 & 0xff);
+		ActiveChild *c = &children[slot];
+
+		/* An earlier event of this round may have ended the run. */
+		if (c->state != SLOT_RUNNING)
+			continue;
+		switch (kind)
+		{
+			case KIND_STDIN:
+				if (c->stdin_fd >= 0)
+					write_stdin(c);
+				break;
+			case KIND_STDOUT:
+				read_output(c, true, false);
+				break;
+			case KIND_STDERR:
+				read_output(c, false, false);
+				break;
+			case KIND_EXIT:
+				c->exited = true;
+				break;
+		}
+	}
+}
+
+/*
+ * exec_children_wait -- wait until the run of some started program is
+ * over (exited and reaped, or ended by wait.c) and return its slot, for
+ * exec_child_finish().  Feeds and drains every running program meanwhile.
+ *
+ * Raises only what CHECK_FOR_INTERRUPTS() raises (and what the wait
+ * itself may raise); the caller then releases every slot.
+ */
+int
+exec_children_wait(void)
+{
+	WaitEvent	events[3];
+
+	for (;;)
+	{
+		int64		now = now_ns();
+		int64		next_deadline = PG_INT64_MAX;
+		bool		polling = false;
+		bool		near_exit = false;
+		bool		any = false;
+		long		wait_ms;
+		int			nevents;
+		int			i;
+
+		for (i = 0; i < slots_used; i++)
+		{
+			ActiveChild *c = &children[i];
+
+			if (c->state == SLOT_RUNNING &&
+				(c->exited || (c->pidfd < 0 && child_has_exited(c))))
+				complete_exit(c);
+			if (c->state == SLOT_DONE)
+				return i;
+			if (c->state != SLOT_RUNNING)
+				continue;
+			if (c->deadline_ns <= now)
+			{
+				/* Kill at once, so the report waits for nothing. */
+				end_child(c, EXEC_END_TIMEOUT, 0);
+				return i;
+			}
+			any = true;
+			next_deadline = Min(next_deadline, c->deadline_ns);
+			if (c->pidfd < 0)
+			{
+				polling = true;
+				if (c->stdout_fd < 0 && c->stderr_fd < 0)
+					near_exit = true;
+			}
+		}
+		if (!any)
+			elog(ERROR, "execjson: no program is running");
+
+		/* Round up, so as not to wake just before the deadline and spin. */
+		wait_ms = (long) ((next_deadline - now + 999999) / 1000000);
+		if (polling)
+			wait_ms = Min(wait_ms, near_exit ? EXIT_POLL_SHORT_MS : EXIT_POLL_MS);
+
+		nevents = WaitEventSetWait(wait_set, wait_ms, events, lengthof(events),
+								   execjson_wait_event());
+
+		for (i = 0; i < nevents; i++)
+		{
+			if (events[i].events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+			else if (events[i].events & WL_SOCKET_READABLE)
+				dispatch_inner();
+		}
+
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * exec_child_finish -- collect the run of slot (which exec_children_wait()
+ * returned) and free the slot.  Returns if the program exited on its own,
+ * its outcome filled; else raises what ended it: exec_timeout,
+ * exec_stdout_too_large, exec_stderr_too_large, exec_failed (internal).
+ */
+void
+exec_child_finish(int slot)
+{
+	ActiveChild *c = &children[slot];
+	ExecOutcome *outcome = c->outcome;
+	const char *program_path = c->program_path;
+	int			timeout_ms = c->timeout_ms;
+
+	Assert(c->state == SLOT_DONE);
+	slot_init(c);
+
+	switch (outcome->end)
+	{
+		case EXEC_END_EXITED:
+			return;
+		case EXEC_END_TIMEOUT:
+			{
+				ExecErrorDetails details;
+
+				exec_details_init(&details);
+				exec_details_add_string(&details, "program_path", program_path);
+				exec_details_add_int64(&details, "timeout_ms", timeout_ms);
+				exec_raise(EXEC_TIMEOUT, &details);
+			}
+		case EXEC_END_STDOUT_CAP:
+			raise_too_large(true, program_path, execjson_max_stdout_bytes,
+							outcome->end_bytes);
+		case EXEC_END_STDERR_CAP:
+			raise_too_large(false, program_path, execjson_max_stderr_bytes,
+							outcome->end_bytes);
+		case EXEC_END_INTERNAL:
+			raise_internal(program_path);
+	}
+}
+
+/*
+ * exec_run_child -- run one program (exec_run): spec describes it (path,
+ * argv with argv[0], envp, limits), stdin_data goes to its stdin; fill
+ * *outcome.
  *
  * Returns after the program exited and was reaped; what is left of its
  * process group has been killed.  Raises exec_spawn_failed,
@@ -700,48 +985,20 @@ void
 exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 			   int timeout_ms, ExecOutcome *outcome)
 {
-	CallState	cs;
-
-	Assert(active.pid < 0);
-	active.reap_failed = false;
-	if (nlingering > 0)
-		reap_lingering();
-
-	memset(outcome, 0, sizeof(*outcome));
-	initStringInfo(&outcome->stdout_buf);
-
-	cs.program_path = spec->path;
-	cs.stdin_data = stdin_data;
-	cs.stdin_len = stdin_len;
-	cs.stdin_off = 0;
-	cs.outcome = outcome;
-	cs.set_dirty = false;
-
 	PG_TRY();
 	{
-		start_child(spec);
+		int			slot = exec_child_start(spec, stdin_data, stdin_len,
+											timeout_ms, outcome,
+											&exec_call_stats);
 
-		/* Most stdin fits the pipe: write it before the first wait. */
-		write_stdin(&cs);
-
-		wait_for_exit(&cs, timeout_ms);
-
-		/*
-		 * The program has exited (it is not reaped yet, so its process group
-		 * id cannot be reused): kill what is left of its group, take what it
-		 * wrote, then reap it.
-		 */
-		(void) kill(-active.pid, SIGKILL);
-		close_fd(&active.stdin_fd);
-		read_output(&cs, true, true);
-		read_output(&cs, false, true);
-		outcome->wait_status = reap(false);
-		if (active.reap_failed)
-			raise_internal(spec->path);
+		if (exec_children_wait() != slot)
+			elog(ERROR, "execjson: unexpected child slot");
+		exec_child_finish(slot);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		release_all(true);
+		exec_children_release_all();
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
 }

@@ -19,7 +19,12 @@ driven as subprocesses.
      parse and print of the same document;
   5. the delay from pg_cancel_backend to the error, and the overshoot of
      timeout_ms;
-  7. exec_run in each level of execjson.sandbox (none, processes,
+  6. (with --lean) exec_run's own overhead in µs per call with a program
+     without libc, over its floor and the query floor;
+  7. a batch of --batch-size trivial requests through exec_try_many at
+     max_parallel 1, 2 and 16, against sequential exec_try over the same
+     rows and the floor with 2 processes (ABBA, in one session).
+  8. exec_run in each level of execjson.sandbox (none, processes,
      filesystem, network, filesystem+network), each a 1-client pgbench run
      of its own (ABBA), against the floor of the same round; with the
      latency percentiles of every transaction (pgbench -l).
@@ -647,6 +652,70 @@ $$;""")
             raise RuntimeError(" ".join(out)[-300:])
         return {"us": us, "rate": 1e6 / us}
 
+    # ------------------------------------------------------------ 7. batches
+
+    def batch_rounds(self):
+        """A batch of N trivial requests ("ok" with {"x": 1} on stdin):
+        exec_try_many at max_parallel 1, 2 and 16, and exec_try over the
+        same N rows one after the other, in one session; the floor with 2
+        processes (the machine's 2-process spawn rate) in between.  ABBA,
+        every round."""
+        n = self.a.batch_size
+        ok_req = json.dumps({"kind": "run_program_v1", "program_path": self.ok,
+                             "stdin_json": {"x": 1}})
+        psql(f"""
+DROP TABLE IF EXISTS batch_reqs;
+CREATE UNLOGGED TABLE batch_reqs AS
+  SELECT {sql_lit(ok_req)}::jsonb AS r FROM generate_series(1, {n});
+-- µs per request of one exec_try_many statement over the rows
+CREATE OR REPLACE FUNCTION bench_batch(p int) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamptz := clock_timestamp();
+  good int;
+  total int;
+BEGIN
+  SELECT count(*) FILTER (WHERE b.result->>'ok' = 'true'), count(*) INTO good, total
+  FROM exec_try_many(ARRAY(SELECT r FROM batch_reqs), p) b;
+  IF good <> {n} OR total <> {n} THEN
+    RAISE EXCEPTION 'batch: % of % ok', good, total;
+  END IF;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / {n};
+END $$;
+-- µs per request of one statement calling exec_try on each row
+CREATE OR REPLACE FUNCTION bench_seq() RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamptz := clock_timestamp();
+  good int;
+BEGIN
+  SELECT count(*) FILTER (WHERE x->>'ok' = 'true') INTO good
+  FROM (SELECT exec_try(r) AS x FROM batch_reqs) s;
+  IF good <> {n} THEN
+    RAISE EXCEPTION 'sequential: % of % ok', good, {n};
+  END IF;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / {n};
+END $$;
+""")
+        s = Session()
+        try:
+            s.run("SET execjson.max_parallel = 64;")
+            s.run("SELECT bench_batch(2), bench_seq();")      # warm up
+            fs = self.a.floor_seconds
+            configs = [
+                ("batch_p1", lambda: {"batch_p1": self._loop(s, "bench_batch(1)")}),
+                ("batch_p2", lambda: {"batch_p2": self._loop(s, "bench_batch(2)")}),
+                ("batch_p16", lambda: {"batch_p16": self._loop(s, "bench_batch(16)")}),
+                ("batch_seq", lambda: {"batch_seq": self._loop(s, "bench_seq()")}),
+                ("batch_floor_p2", lambda: {"batch_floor_p2": self.floor(
+                    self.floor_method[-1] if self.floor_method else "vfork", procs=2, secs=fs)}),
+            ]
+            for r in range(self.rounds):
+                log("batch of %d, round %d/%d" % (n, r + 1, self.rounds))
+                order = configs if r % 2 == 0 else configs[::-1]
+                for what, fn in order + order[::-1]:        # ABBA
+                    self.attempt(r, what, fn)
+        finally:
+            s.close()
+
     # ---------------------------------------------- 5. cancel and timeout
 
     def cancel_and_timeout(self):
@@ -787,6 +856,21 @@ $$;""")
                 "startup_us": median(self.per_round(
                     lambda r: floor1[r]["us"] - v("floor_lean_1", r))),
             }
+        if self.a.lean:
+            target("exec_run_overhead_us",
+                   self.per_round(lambda r: v("exec_lean_1", r) - v("floor_lean_1", r)
+                                  - v("qfloor_1", r)),
+                   "<=", 50, "exec_run(lean) µs - (lean floor µs + query-floor µs): exec_run's own overhead")
+        target("batch_p2_vs_floor_p2",
+               self.per_round(lambda r: v("batch_p2", r, "rate") / v("batch_floor_p2", r, "rate")),
+               ">=", 0.85, "exec_try_many(%d, max_parallel 2) requests/s / floor 2-process calls/s"
+               % self.a.batch_size)
+        target("batch_p2_vs_sequential",
+               self.per_round(lambda r: v("batch_p2", r, "rate") / v("batch_seq", r, "rate")),
+               ">=", 1.6, "exec_try_many(max_parallel 2) requests/s / exec_try over the same rows")
+        target("batch_p16_vs_p2",
+               self.per_round(lambda r: v("batch_p16", r, "rate") / v("batch_p2", r, "rate")),
+               ">=", 0.9, "exec_try_many max_parallel 16 / max_parallel 2 (no thrashing)")
         c = self.results.get("cancel", {})
         t = self.results.get("timeout", {})
         for name, val, limit, desc in (
@@ -882,8 +966,15 @@ $$;""")
               % ("-" if d.get("lean_overhead_us") is None else "%.0f" % d["lean_overhead_us"]))
             P("   exec_run(lean) calls/s / plpython3u(lean) calls/s: median %s"
               % ("-" if d.get("lean_vs_plpy") is None else "%.2f" % d["lean_vs_plpy"]))
+        P("7. a batch of %d trivial requests (ok), one statement each, ABBA in one session"
+          % self.a.batch_size)
+        row("   exec_try_many(reqs, 1)", "batch_p1")
+        row("   exec_try_many(reqs, 2)", "batch_p2")
+        row("   exec_try_many(reqs, 16)", "batch_p16")
+        row("   SELECT exec_try(r) FROM the same rows (sequential)", "batch_seq")
+        row("   floor, 2 processes (total rate)", "batch_floor_p2")
         if sandbox_rows:
-            P("7. execjson.sandbox levels (1-client pgbench run each, ABBA; ok, dynamically linked)")
+            P("8. execjson.sandbox levels (1-client pgbench run each, ABBA; ok, dynamically linked)")
             row("   floor: vfork+execve ok, outside PostgreSQL", "sbx_floor")
             for level, pct, spawn_ratio, call_ratio in sandbox_rows:
                 row("   exec_run, sandbox %s" % level, "sbx_" + level)
@@ -929,6 +1020,7 @@ $$;""")
             self.trivial_rounds()
             self.memory_rounds()
             self.mib_rounds()
+            self.batch_rounds()
             self.cancel_and_timeout()
         if self.a.sandbox_seconds > 0:
             self.sandbox_rounds()
@@ -985,6 +1077,8 @@ def main():
     ap.add_argument("--doc-bytes", type=int, default=1000000)
     ap.add_argument("--private-mb", type=int, default=512)
     ap.add_argument("--tries", type=int, default=50)
+    ap.add_argument("--batch-size", type=int, default=2000,
+                    help="requests in each batch of 7.")
     ap.add_argument("--timeout-ms", type=int, default=20)
     ap.add_argument("--sandbox-seconds", type=int,
                     default=int(os.environ.get("BENCH_SANDBOX_SECONDS", 1)),

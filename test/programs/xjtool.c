@@ -37,6 +37,10 @@
  *   ls DIR          print {"ls": [the names in DIR]} ([] if unreadable)
  *   connect IP PORT a TCP connection; print {"connect": "ok" or errno name}
  *   ifaces          print {"ifaces": [network interface names]}
+ *   touch PATH      create the file PATH (empty)
+ *   peers DIR MS    put a file named after its pid in DIR (made if missing)
+ *                   for MS ms, counting the files there every 5 ms; print
+ *                   {"peers": MOST SEEN} (itself included)
  *   kill SIG        kill itself with signal SIG
  *   exit N          exit with status N
  *
@@ -50,6 +54,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -548,6 +553,44 @@ main(int argc, char **argv)
 				if_freenameindex(ifs);
 			fputs("]}", stdout);
 			fflush(stdout);
+		}
+		else if (strcmp(cmd, "touch") == 0)
+		{
+			int			fd = open(arg, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				exit(92);
+			close(fd);
+			i++;
+		}
+		else if (strcmp(cmd, "peers") == 0)
+		{
+			const char *ms = (i + 2 < argc) ? argv[i + 2] : "0";
+			char		mine[4096];
+			long		most = 0;
+
+			(void) mkdir(arg, 0777);
+			snprintf(mine, sizeof(mine), "%s/%d", arg, (int) getpid());
+			close(open(mine, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+			for (long waited = 0; waited <= atol(ms); waited += 5)
+			{
+				DIR		   *d = opendir(arg);
+				struct dirent *de;
+				long		count = 0;
+
+				while (d && (de = readdir(d)) != NULL)
+					if (de->d_name[0] != '.')
+						count++;
+				if (d)
+					closedir(d);
+				if (count > most)
+					most = count;
+				sleep_ms(5);
+			}
+			unlink(mine);
+			printf("{\"peers\": %ld}", most);
+			fflush(stdout);
+			i += 2;
 		}
 		else if (strcmp(cmd, "kill") == 0)
 		{
