@@ -9,6 +9,7 @@ OBJS = \
 	src/policy.o \
 	src/request.o \
 	src/spawn.o \
+	src/stats.o \
 	src/wait.o
 
 EXTENSION = execjson
@@ -17,7 +18,7 @@ PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy limits exit_status encoding privileges exec_try resource_limits upgrade
+REGRESS = request policy limits exit_status encoding privileges exec_try resource_limits upgrade stats
 
 # TAP tests (process-level behaviour) live in test/t.
 TAP_TESTS = 1

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "execjson.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -43,13 +44,16 @@ PG_FUNCTION_INFO_V1(exec_try);
 static bool execjson_preloaded = false;
 
 /*
- * _PG_init -- define the GUCs (guc.c) and note how the library was loaded.
+ * _PG_init -- define the GUCs (guc.c), note how the library was loaded,
+ * and, when preloaded, ask for the statistics' shared memory (stats.c).
  */
 void
 _PG_init(void)
 {
 	execjson_preloaded = process_shared_preload_libraries_in_progress;
 	exec_define_gucs();
+	if (execjson_preloaded)
+		exec_stats_init();
 }
 
 /*
@@ -236,10 +240,12 @@ exec_call(Jsonb *request)
  *
  *	 execjson call: {"role": ..., "program_path": ..., "pid": ...,
  *	   "duration_ms": ..., "outcome": ..., "exit_code": ..., "signal": ...,
- *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...}
+ *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...,
+ *	   "user_cpu_us": ..., "system_cpu_us": ..., "max_rss_kb": ...}
  *
  * outcome is "ok", an execjson error code, or "error:SQLSTATE" for any
- * other error (e.g. "error:57014" for a cancel).
+ * other error (e.g. "error:57014" for a cancel).  The CPU times and peak
+ * RSS are the program's (wait4), null if it was not reaped.
  */
 static void
 log_execution(instr_time start, const char *outcome)
@@ -273,6 +279,20 @@ log_execution(instr_time start, const char *outcome)
 	exec_details_add_int64(&line, "stdin_bytes", st->stdin_bytes);
 	exec_details_add_int64(&line, "stdout_bytes", st->stdout_bytes);
 	exec_details_add_int64(&line, "stderr_bytes", st->stderr_bytes);
+	if (st->reaped)
+	{
+		exec_details_add_int64(&line, "user_cpu_us",
+							   (int64) (st->user_cpu_ms * 1000.0 + 0.5));
+		exec_details_add_int64(&line, "system_cpu_us",
+							   (int64) (st->system_cpu_ms * 1000.0 + 0.5));
+		exec_details_add_int64(&line, "max_rss_kb", st->max_rss_kb);
+	}
+	else
+	{
+		exec_details_add_null(&line, "user_cpu_us");
+		exec_details_add_null(&line, "system_cpu_us");
+		exec_details_add_null(&line, "max_rss_kb");
+	}
 	appendStringInfoChar(&line.buf, '}');
 
 	ereport(LOG,
@@ -282,11 +302,13 @@ log_execution(instr_time start, const char *outcome)
 }
 
 /*
- * exec_call_guarded -- exec_call, with the audit line when
- * execjson.log_executions is on, and with every error that propagates out
- * of it -- execjson's own, and PostgreSQL's (a cancel, say) -- stripped of
- * the STATEMENT and CONTEXT lines, which may quote the request.  The
- * error is otherwise unchanged (a cancel stays 57014).
+ * exec_call_guarded -- exec_call, counted in pg_stat_execjson (stats.c),
+ * with the audit line when execjson.log_executions is on, and with every
+ * error that propagates out of it -- execjson's own, and PostgreSQL's (a
+ * cancel, say) -- stripped of the STATEMENT and CONTEXT lines, which may
+ * quote the request.  The error is otherwise unchanged (a cancel stays
+ * 57014).  The call is counted before its error propagates; a FATAL that
+ * skips PG_CATCH is counted by stats.c's exit callback.
  */
 static Jsonb *
 exec_call_guarded(Jsonb *request)
@@ -298,6 +320,7 @@ exec_call_guarded(Jsonb *request)
 	memset(&exec_call_stats, 0, sizeof(exec_call_stats));
 	exec_last_error.raised = false;
 	INSTR_TIME_SET_CURRENT(start);
+	exec_stats_begin();
 
 	PG_TRY();
 	{
@@ -310,6 +333,12 @@ exec_call_guarded(Jsonb *request)
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
 		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			exec_stats_end(EXEC_STATS_CANCEL, 0);
+		else
+			exec_stats_end(EXEC_STATS_ERROR,
+						   exec_error_is_ours(edata) ? (int) exec_last_error.code :
+						   EXEC_STATS_OTHER_ERROR);
 		if (execjson_log_executions)
 		{
 			if (exec_error_is_ours(edata))
@@ -325,6 +354,7 @@ exec_call_guarded(Jsonb *request)
 	}
 	PG_END_TRY();
 
+	exec_stats_end(EXEC_STATS_OK, 0);
 	if (execjson_log_executions)
 		log_execution(start, "ok");
 	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "lib/stringinfo.h"
+#include "portability/instr_time.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 
@@ -38,6 +39,8 @@ extern int	execjson_rlimit_as;
 extern int	execjson_rlimit_nofile;
 extern int	execjson_rlimit_nproc;
 extern int	execjson_rlimit_fsize;
+extern int	execjson_stats_max;
+extern bool execjson_stats_track;
 
 extern void exec_define_gucs(void);
 
@@ -104,7 +107,7 @@ extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno);
  */
 typedef struct ExecOutcome
 {
-	int			wait_status;	/* from waitpid() */
+	int			wait_status;	/* from wait4() */
 	int			stdin_errno;	/* 0, EPIPE, or another write error */
 	StringInfoData stdout_buf;	/* everything the program wrote to stdout */
 } ExecOutcome;
@@ -123,6 +126,12 @@ typedef struct ExecCallStats
 	int64		stdin_bytes;
 	int64		stdout_bytes;
 	int64		stderr_bytes;
+	instr_time	spawned_at;		/* valid when pid > 0 */
+	/* valid when reaped (else 0): */
+	double		run_ms;			/* wall time from spawn to reap */
+	double		user_cpu_ms;	/* the child's rusage (wait4) */
+	double		system_cpu_ms;
+	int64		max_rss_kb;
 } ExecCallStats;
 
 extern ExecCallStats exec_call_stats;

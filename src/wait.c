@@ -10,7 +10,7 @@
  * on every wake-up, so query cancel, statement_timeout and
  * pg_terminate_backend act within milliseconds.  The pipes are
  * non-blocking: the backend never blocks outside that wait, but for the
- * waitpid() that reaps a child already SIGKILLed or exited.
+ * wait4() that reaps a child already SIGKILLed or exited.
  *
  * Whatever way the call ends -- normal exit, timeout, a stream over its
  * cap, cancel, an error, or a FATAL that skips PG_FINALLY -- the child's
@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,7 +87,7 @@ typedef struct ActiveChild
 	int			child_fds[3];	/* child's ends, until spawned */
 	int			exec_fd;		/* the program file, until spawned */
 	WaitEventSet *set;
-	bool		reap_failed;	/* waitpid() failed: the status is unknown */
+	bool		reap_failed;	/* wait4() failed: the status is unknown */
 } ActiveChild;
 
 static ActiveChild active = {-1, -1, -1, -1, -1, {-1, -1, -1}, -1, NULL, false};
@@ -123,10 +124,27 @@ close_fd(int *fd)
 }
 
 /*
+ * note_usage -- after the child was reaped: its CPU time and peak RSS (from
+ * wait4()), and the wall time since it was spawned, into exec_call_stats.
+ */
+static void
+note_usage(const struct rusage *ru)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, exec_call_stats.spawned_at);
+	exec_call_stats.run_ms = INSTR_TIME_GET_MILLISEC(now);
+	exec_call_stats.user_cpu_ms = ru->ru_utime.tv_sec * 1000.0 + ru->ru_utime.tv_usec / 1000.0;
+	exec_call_stats.system_cpu_ms = ru->ru_stime.tv_sec * 1000.0 + ru->ru_stime.tv_usec / 1000.0;
+	exec_call_stats.max_rss_kb = ru->ru_maxrss;	/* kB on Linux */
+}
+
+/*
  * reap -- reap the child, SIGKILLing its process group first when kill_first.
  *
  * The group is killed before the leader is reaped: while the leader is
- * not reaped its pid, and so the group id, cannot be reused.  waitpid()
+ * not reaped its pid, and so the group id, cannot be reused.  wait4()
  * after SIGKILL returns as soon as the kernel has torn the child down.
  * Returns the wait status.
  */
@@ -134,12 +152,14 @@ static int
 reap(bool kill_first)
 {
 	int			status = 0;
+	struct rusage ru;
 
 	if (active.pid > 0)
 	{
 		if (kill_first && kill(-active.pid, SIGKILL) != 0)
 			(void) kill(active.pid, SIGKILL);
-		while (waitpid(active.pid, &status, 0) < 0)
+		memset(&ru, 0, sizeof(ru));
+		while (wait4(active.pid, &status, 0, &ru) < 0)
 		{
 			if (errno != EINTR)
 			{
@@ -151,6 +171,7 @@ reap(bool kill_first)
 		active.pid = -1;
 		exec_call_stats.reaped = !active.reap_failed;
 		exec_call_stats.wait_status = status;
+		note_usage(&ru);
 	}
 	return status;
 }
@@ -559,6 +580,7 @@ start_child(ExecSpawnSpec *spec)
 	for (i = 0; i < 3; i++)
 		spec->fds[i] = active.child_fds[i];
 
+	INSTR_TIME_SET_CURRENT(exec_call_stats.spawned_at);
 	pid = exec_spawn(spec, &spawn_errno);
 	active.pid = pid;
 	for (i = 0; i < 3; i++)
