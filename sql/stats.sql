@@ -74,6 +74,29 @@ SELECT min_exec_time = 0 AS min_is_the_unrun_call,
 FROM pg_stat_execjson
 WHERE program_path = '/tmp/execjson-test/bin/xjtool' AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user);
 
+-- the README's queries (their non-deterministic columns checked, not shown)
+SELECT program_path, errors, calls, cpu_ms >= 0 AS cpu_ms_ok FROM (
+  SELECT program_path, sum(errors) AS errors, sum(calls) AS calls,
+         sum(user_cpu_time + system_cpu_time) AS cpu_ms
+  FROM pg_stat_execjson
+  GROUP BY program_path ORDER BY errors DESC LIMIT 1) q;
+SELECT program_path, role, calls, total_ms >= mean_ms AS times_ok FROM (
+  SELECT program_path, userid::regrole AS role, calls,
+         round(total_exec_time::numeric, 1) AS total_ms,
+         round(mean_exec_time::numeric, 2) AS mean_ms,
+         round((user_cpu_time + system_cpu_time)::numeric, 1) AS cpu_ms,
+         max_rss_kb
+  FROM pg_stat_execjson
+  ORDER BY total_exec_time DESC LIMIT 10) q;
+SELECT program_path, sum(calls) AS calls, sum(errors) AS errors,
+       sum(cancels) AS cancels,
+       round(100.0 * sum(errors) / nullif(sum(calls), 0), 1) AS error_pct
+FROM pg_stat_execjson
+GROUP BY program_path ORDER BY error_pct DESC NULLS LAST;
+SELECT program_path, e.key AS code, sum(e.value::bigint) AS n
+FROM pg_stat_execjson, jsonb_each_text(errors_by_code) AS e
+GROUP BY program_path, e.key ORDER BY n DESC, code;
+
 -- privileges: a role sees its own rows only; pg_read_all_stats sees all
 CREATE ROLE regress_stats_a;
 CREATE ROLE regress_stats_b;

@@ -475,23 +475,33 @@ exec_stats_begin(void)
 }
 
 /*
- * exec_stats_end -- record the call described by exec_call_stats, which
- * ended with outcome (and, for an error, code: an ExecErrorCode or
- * EXEC_STATS_OTHER_ERROR).  Not recorded: a call that did not get as far
- * as a checked program.  Never raises an error.
+ * exec_stats_end -- record the call begun by exec_stats_begin(), described
+ * by exec_call_stats, which ended with outcome (and, for an error, code:
+ * an ExecErrorCode or EXEC_STATS_OTHER_ERROR).  Never raises an error.
  */
 void
 exec_stats_end(ExecStatsOutcome outcome, int code)
 {
-	const ExecCallStats *st = &exec_call_stats;
+	if (!call_pending)
+		return;
+	call_pending = false;
+	exec_stats_record(&exec_call_stats, outcome, code);
+}
+
+/*
+ * exec_stats_record -- add one run, described by st, to its row (created
+ * if need be).  Not recorded: a run that did not get as far as a checked
+ * program (st->program_path NULL), and anything without preload.  Never
+ * raises an error.
+ */
+void
+exec_stats_record(const ExecCallStats *st, ExecStatsOutcome outcome, int code)
+{
 	StatsKey	key;
 	StatsEntry *entry;
 	StatsCounters *c;
 	double		t = st->run_ms;
 
-	if (!call_pending)
-		return;
-	call_pending = false;
 	if (st->program_path == NULL || stats_hash == NULL)
 		return;
 

@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "execjson.h"
+
 /* How a call ended, as the statistics count it. */
 typedef enum ExecStatsOutcome
 {
@@ -25,5 +27,7 @@ typedef enum ExecStatsOutcome
 extern void exec_stats_init(void);
 extern void exec_stats_begin(void);
 extern void exec_stats_end(ExecStatsOutcome outcome, int code);
+extern void exec_stats_record(const ExecCallStats *st,
+							  ExecStatsOutcome outcome, int code);
 
 #endif							/* EXECJSON_STATS_H */

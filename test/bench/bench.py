@@ -18,7 +18,10 @@ driven as subprocesses.
   4. a 1 MiB echo through exec_run, against the floor's echo plus the SQL
      parse and print of the same document;
   5. the delay from pg_cancel_backend to the error, and the overshoot of
-     timeout_ms.
+     timeout_ms;
+  6. the cost of pg_stat_execjson: the trivial call with
+     execjson.stats_track on and off, mixed at random per transaction in
+     one pgbench run a round.
 
 The machine is shared and noisy: every ratio is computed within a round,
 configurations run back to back (ABBA: each twice a round, in mirrored
@@ -323,6 +326,16 @@ $$;""")
         if self.a.lean:
             scripts["exec_lean"] = "SELECT exec_run(%s);" % sql_lit(lean_req)
             scripts["plpy_lean"] = "SELECT py_lean('{\"x\": 1}');"
+        # pg_stat_execjson on and off: the same statement but for the value
+        # set (set_config runs first, in the target list's order)
+        for onoff in ("on", "off"):
+            scripts["stats_" + onoff] = (
+                "SELECT set_config('execjson.stats_track', '%s', false), exec_run(%s);"
+                % (onoff, sql_lit(ok_req)))
+            if self.a.lean:
+                scripts["stats_%s_lean" % onoff] = (
+                    "SELECT set_config('execjson.stats_track', '%s', false), exec_run(%s);"
+                    % (onoff, sql_lit(lean_req)))
         self.scripts = {}
         for name, text in scripts.items():
             path = os.path.join(self.a.workdir, name + ".sql")
@@ -470,6 +483,22 @@ $$;""")
             ]
             for what, fn in (scaling if r % 2 == 0 else scaling[::-1]):
                 self.attempt(r, what, fn)
+
+    # ------------------------------------------------ 6. pg_stat_execjson
+
+    def stats_rounds(self):
+        """Each round, one pgbench run (1 client) mixing at random the
+        trivial call with execjson.stats_track on and off (and the same
+        with the program without libc, where the call is 5 times cheaper and
+        the recording a larger share)."""
+        mixed = ["stats_on", "stats_off"]
+        if self.a.lean:
+            mixed += ["stats_on_lean", "stats_off_lean"]
+        for r in range(self.rounds):
+            log("pg_stat_execjson on/off, round %d/%d" % (r + 1, self.rounds))
+            self.attempt(r, "pgbench stats on/off", lambda: {
+                k + "_1": v for k, v in self.pgbench(mixed, 1, self.a.stats_seconds).items()})
+        psql("SELECT pg_stat_execjson_reset();")
 
     # ------------------------------------------------ 3. 512 MB of private memory
 
@@ -677,6 +706,20 @@ $$;""")
                 "startup_us": median(self.per_round(
                     lambda r: floor1[r]["us"] - v("floor_lean_1", r))),
             }
+        target("stats_recording",
+               self.per_round(lambda r: v("stats_on_1", r) / v("stats_off_1", r)),
+               "<=", 1.03, "exec_run(ok) µs/call with execjson.stats_track on / off, 1 client")
+        self.results["stats"] = {
+            "extra_us": median(self.per_round(
+                lambda r: v("stats_on_1", r) - v("stats_off_1", r))),
+        }
+        if self.a.lean:
+            self.results["stats_lean"] = {
+                "ratio_per_round": self.per_round(
+                    lambda r: v("stats_on_lean_1", r) / v("stats_off_lean_1", r)),
+                "extra_us": median(self.per_round(
+                    lambda r: v("stats_on_lean_1", r) - v("stats_off_lean_1", r))),
+            }
         c = self.results.get("cancel", {})
         t = self.results.get("timeout", {})
         for name, val, limit, desc in (
@@ -772,6 +815,21 @@ $$;""")
               % ("-" if d.get("lean_overhead_us") is None else "%.0f" % d["lean_overhead_us"]))
             P("   exec_run(lean) calls/s / plpython3u(lean) calls/s: median %s"
               % ("-" if d.get("lean_vs_plpy") is None else "%.2f" % d["lean_vs_plpy"]))
+        P("7. pg_stat_execjson: execjson.stats_track on and off mixed at random in one %ds"
+          % self.a.stats_seconds)
+        P("   pgbench run a round (each: SELECT set_config(...), exec_run(...))")
+        row("   exec_run(ok), stats on", "stats_on_1")
+        row("   exec_run(ok), stats off", "stats_off_1")
+        st = self.results.get("stats", {})
+        P("   ok: on - off: median %s us"
+          % ("-" if st.get("extra_us") is None else "%.1f" % st["extra_us"]))
+        if self.a.lean:
+            row("   exec_run(lean), stats on", "stats_on_lean_1")
+            row("   exec_run(lean), stats off", "stats_off_lean_1")
+            sl = self.results.get("stats_lean", {})
+            P("   lean: on / off per round: %s; on - off: median %s us"
+              % (" ".join("-" if x is None else "%.3f" % x for x in sl.get("ratio_per_round", [])),
+                 "-" if sl.get("extra_us") is None else "%.1f" % sl["extra_us"]))
         P("")
         P("targets (median of the per-round ratios)")
         P("-" * 100)
@@ -806,10 +864,12 @@ $$;""")
         so = self.a.so
         so_mtime = os.path.getmtime(so) if so and os.path.exists(so) else None
         self.setup()
-        self.trivial_rounds()
-        self.memory_rounds()
-        self.mib_rounds()
-        self.cancel_and_timeout()
+        if self.a.only != "stats":
+            self.trivial_rounds()
+            self.memory_rounds()
+            self.mib_rounds()
+            self.cancel_and_timeout()
+        self.stats_rounds()
         if so_mtime is not None and os.path.getmtime(so) != so_mtime:
             self.errors.append("execjson.so was reinstalled during the run: figures may mix builds")
         elapsed = time.time() - t0 + self.a.setup_seconds
@@ -857,6 +917,10 @@ def main():
                     help="each pgbench run of the other ways to run a program")
     ap.add_argument("--scaling-seconds", type=int, default=2,
                     help="each exec_run 1-client / 2-client pgbench run")
+    ap.add_argument("--stats-seconds", type=int, default=3,
+                    help="each pgbench run of stats on/off")
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY"),
+                    help="'stats': measure only pg_stat_execjson's cost")
     ap.add_argument("--floor-seconds", type=float, default=1.0)
     ap.add_argument("--loop-calls", type=int, default=150)
     ap.add_argument("--mib-calls", type=int, default=8)
