@@ -462,16 +462,20 @@ stats_on_exit(int code, Datum arg)
 /*
  * exec_stats_begin -- a call starts (exec_call_stats was just reset): it
  * will be recorded unless execjson.stats_track is off.
+ *
+ * The exit callback is registered at the first call whatever stats_track
+ * says, so that it always comes before wait.c's (registered later in the
+ * call) and so runs after it.
  */
 void
 exec_stats_begin(void)
 {
-	call_pending = execjson_stats_track && stats_hash != NULL;
-	if (call_pending && !exit_callback_registered)
+	if (stats_hash != NULL && !exit_callback_registered)
 	{
 		before_shmem_exit(stats_on_exit, (Datum) 0);
 		exit_callback_registered = true;
 	}
+	call_pending = execjson_stats_track && stats_hash != NULL;
 }
 
 /*
