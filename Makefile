@@ -11,6 +11,7 @@ OBJS = \
 	src/request.o \
 	src/sandbox.o \
 	src/spawn.o \
+	src/stats.o \
 	src/wait.o
 
 EXTENSION = execjson
@@ -19,7 +20,7 @@ PGFILEDESC = "execjson - run allow-listed programs from SQL"
 
 # pg_regress tests: sql/*.sql against expected/*.out.  They run the test
 # programs installed by `make install-test-programs`.
-REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits sandbox batch upgrade
+REGRESS = request policy env_policy limits exit_status encoding privileges exec_try resource_limits sandbox batch upgrade stats
 
 # make test runs the suite a second time on a server configured with
 # execjson.sandbox = 'filesystem,network' (`make installcheck-sandbox`):

@@ -27,3 +27,52 @@ COMMENT ON FUNCTION exec_try_many(jsonb[], int) IS
 -- The same privilege as exec_run: granted role by role.
 REVOKE EXECUTE ON FUNCTION exec_run_many(jsonb[], int) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION exec_try_many(jsonb[], int) FROM PUBLIC;
+
+--
+-- pg_stat_execjson (issue 13): what each program cost, per role, database
+-- and canonical program path.  Needs shared_preload_libraries = 'execjson'.
+--
+CREATE FUNCTION pg_stat_execjson(
+    OUT userid oid,
+    OUT dbid oid,
+    OUT program_path text,
+    OUT calls bigint,
+    OUT errors bigint,
+    OUT errors_by_code jsonb,
+    OUT cancels bigint,
+    OUT total_exec_time double precision,
+    OUT min_exec_time double precision,
+    OUT max_exec_time double precision,
+    OUT mean_exec_time double precision,
+    OUT stddev_exec_time double precision,
+    OUT user_cpu_time double precision,
+    OUT system_cpu_time double precision,
+    OUT max_rss_kb bigint,
+    OUT stdin_bytes bigint,
+    OUT stdout_bytes bigint,
+    OUT stderr_bytes bigint,
+    OUT stats_since timestamp with time zone)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pg_stat_execjson'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Everyone may read it: the function returns other roles' rows only to
+-- superusers and members of pg_read_all_stats.
+CREATE VIEW pg_stat_execjson AS SELECT * FROM pg_stat_execjson();
+GRANT SELECT ON pg_stat_execjson TO PUBLIC;
+
+CREATE FUNCTION pg_stat_execjson_info(
+    OUT dealloc bigint,
+    OUT stats_reset timestamp with time zone)
+RETURNS record
+AS 'MODULE_PATHNAME', 'pg_stat_execjson_info'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+CREATE VIEW pg_stat_execjson_info AS SELECT * FROM pg_stat_execjson_info();
+GRANT SELECT ON pg_stat_execjson_info TO PUBLIC;
+
+CREATE FUNCTION pg_stat_execjson_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'pg_stat_execjson_reset'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+REVOKE ALL ON FUNCTION pg_stat_execjson_reset() FROM PUBLIC;

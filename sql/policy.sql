@@ -8,7 +8,7 @@ SET execjson.allow_prefixes = '/tmp/execjson-test/bin';
 SELECT try(req(ARRAY['argv0']));
 
 -- the GUCs (the library is loaded now), their defaults, and that only a
--- superuser may set them
+-- superuser may set them (execjson.stats_max: only at server start)
 SELECT name, boot_val, unit, context, vartype
 FROM pg_settings WHERE name LIKE 'execjson.%' ORDER BY name;
 

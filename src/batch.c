@@ -46,6 +46,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "execjson.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(exec_run_many);
 PG_FUNCTION_INFO_V1(exec_try_many);
@@ -168,6 +169,25 @@ item_new(Batch *b, int position)
 }
 
 /*
+ * item_record -- count an element's program in pg_stat_execjson, as a
+ * single call would be: ok (edata NULL), a cancel, or an error.
+ */
+static void
+item_record(BatchItem *item, const ErrorData *edata)
+{
+	if (!execjson_stats_track)
+		return;
+	if (edata == NULL)
+		exec_stats_record(&item->stats, EXEC_STATS_OK, 0);
+	else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		exec_stats_record(&item->stats, EXEC_STATS_CANCEL, 0);
+	else
+		exec_stats_record(&item->stats, EXEC_STATS_ERROR,
+						  exec_error_is_ours(edata) ? (int) exec_last_error.code :
+						  EXEC_STATS_OTHER_ERROR);
+}
+
+/*
  * item_caught -- in PG_CATCH around an element's steps: log the element's
  * audit line; in exec_try_many, return its execjson error as a value;
  * else re-throw the error, stripped of STATEMENT and CONTEXT as
@@ -183,6 +203,7 @@ item_caught(Batch *b, BatchItem *item)
 	edata = CopyErrorData();
 	FlushErrorState();
 	ours = exec_error_is_ours(edata);
+	item_record(item, edata);
 	if (execjson_log_executions)
 		exec_log_execution(&item->stats, item->start,
 						   exec_outcome_of_error(edata), item->position);
@@ -267,6 +288,7 @@ finish_item(Batch *b, int slot)
 
 		exec_child_finish(slot);
 		result = exec_conclude(&item->prep, &item->outcome);
+		item_record(item, NULL);
 		if (execjson_log_executions)
 			exec_log_execution(&item->stats, item->start, "ok", item->position);
 		value = b->try_mode ? exec_ok_value(result) : result;
@@ -368,6 +390,10 @@ abort_batch(Batch *b, MemoryContext cxt)
 	exec_children_release_all();
 	edata = CopyErrorData();
 	FlushErrorState();
+	/* Programs stopped because the batch ended count as cancelled. */
+	for (i = 0; i < EXECJSON_MAX_PARALLEL; i++)
+		if (b->items[i] != NULL && execjson_stats_track)
+			exec_stats_record(&b->items[i]->stats, EXEC_STATS_CANCEL, 0);
 	if (execjson_log_executions)
 	{
 		outcome = psprintf("error:%s", unpack_sql_state(edata->sqlerrcode));

@@ -68,6 +68,19 @@
 #define pg_noreturn pg_attribute_noreturn()
 #endif
 
+/*
+ * Shared memory is requested from shmem_request_hook from 15 on, directly
+ * in _PG_init before.
+ */
+#if PG_VERSION_NUM >= 150000
+#define EXECJSON_SHMEM_REQUEST_HOOK 1
+#endif
+
+/* The role pg_read_all_stats: DEFAULT_ROLE_READ_ALL_STATS before 14. */
+#if PG_VERSION_NUM < 140000
+#define ROLE_PG_READ_ALL_STATS DEFAULT_ROLE_READ_ALL_STATS
+#endif
+
 /* fmgr.h declares _PG_init from 16 on. */
 #if PG_VERSION_NUM < 160000
 extern void _PG_init(void);

@@ -24,6 +24,7 @@
 #include "errors.h"
 #include "execjson.h"
 #include "sandbox.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -93,7 +94,9 @@ execjson_emit_log(ErrorData *edata)
 }
 
 /*
- * _PG_init -- define the GUCs (guc.c) and note how the library was loaded.
+ * _PG_init -- define the GUCs (guc.c), note how the library was loaded,
+ * install the log hook, and, when preloaded, ask for the statistics'
+ * shared memory (stats.c).
  */
 void
 _PG_init(void)
@@ -110,6 +113,8 @@ _PG_init(void)
 	exec_define_gucs();
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = execjson_emit_log;
+	if (execjson_preloaded)
+		exec_stats_init();
 }
 
 /*
@@ -337,7 +342,8 @@ exec_call(Jsonb *request)
  *	   "pid": ...,
  *	   "duration_ms": ..., "outcome": ..., "exit_code": ..., "signal": ...,
  *	   "stdin_bytes": ..., "stdout_bytes": ..., "stderr_bytes": ...,
- *	   "sandbox": ...}
+ *	   "sandbox": ..., "user_cpu_us": ..., "system_cpu_us": ...,
+ *	   "max_rss_kb": ...}
  *
  * with "position": N after "session_role" for a program of a batch
  * (position > 0).  sandbox is "none" or the namespaces the call ran in
@@ -347,7 +353,8 @@ exec_call(Jsonb *request)
  * SET ROLE or in a SECURITY DEFINER function); null for a role that was
  * dropped.  outcome is "ok", an execjson error code, or "error:SQLSTATE"
  * for any other error (e.g. "error:57014" for a cancel, "error:57P01" for
- * a termination).
+ * a termination).  The CPU times and peak RSS are the program's (wait4),
+ * null if it was not reaped.
  */
 void
 exec_log_execution(const ExecCallStats *st, instr_time start,
@@ -384,6 +391,20 @@ exec_log_execution(const ExecCallStats *st, instr_time start,
 	exec_details_add_int64(&line, "stdout_bytes", st->stdout_bytes);
 	exec_details_add_int64(&line, "stderr_bytes", st->stderr_bytes);
 	exec_details_add_string(&line, "sandbox", exec_sandbox_describe(st->sandbox));
+	if (st->reaped)
+	{
+		exec_details_add_int64(&line, "user_cpu_us",
+							   (int64) (st->user_cpu_ms * 1000.0 + 0.5));
+		exec_details_add_int64(&line, "system_cpu_us",
+							   (int64) (st->system_cpu_ms * 1000.0 + 0.5));
+		exec_details_add_int64(&line, "max_rss_kb", st->max_rss_kb);
+	}
+	else
+	{
+		exec_details_add_null(&line, "user_cpu_us");
+		exec_details_add_null(&line, "system_cpu_us");
+		exec_details_add_null(&line, "max_rss_kb");
+	}
 	appendStringInfoChar(&line.buf, '}');
 
 	ereport(LOG,
@@ -404,13 +425,6 @@ exec_outcome_of_error(const ErrorData *edata)
 	return psprintf("error:%s", unpack_sql_state(edata->sqlerrcode));
 }
 
-/*
- * exec_call_guarded -- exec_call, with the audit line when
- * execjson.log_executions is on, and with every error that propagates out
- * of it -- execjson's own, and PostgreSQL's (a cancel, say) -- stripped of
- * the STATEMENT and CONTEXT lines, which may quote the request.  The
- * error is otherwise unchanged (a cancel stays 57014).
- */
 /*
  * set_role_name -- copy the name of role into buf ("" if it has none).
  */
@@ -472,6 +486,15 @@ exec_end_call(void)
 	call.active = false;
 }
 
+/*
+ * exec_call_guarded -- exec_call, counted in pg_stat_execjson (stats.c),
+ * with the audit line when execjson.log_executions is on, and with every
+ * error that propagates out of it -- execjson's own, and PostgreSQL's (a
+ * cancel, say) -- stripped of the STATEMENT and CONTEXT lines, which may
+ * quote the request.  The error is otherwise unchanged (a cancel stays
+ * 57014).  The call is counted before its error propagates; a FATAL that
+ * skips PG_CATCH is counted by stats.c's exit callback.
+ */
 static Jsonb *
 exec_call_guarded(Jsonb *request)
 {
@@ -484,6 +507,7 @@ exec_call_guarded(Jsonb *request)
 	exec_error_position = 0;
 	exec_begin_call(false);
 	start = call.start;
+	exec_stats_begin();
 
 	PG_TRY();
 	{
@@ -496,6 +520,12 @@ exec_call_guarded(Jsonb *request)
 		MemoryContextSwitchTo(oldcontext);
 		edata = CopyErrorData();
 		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			exec_stats_end(EXEC_STATS_CANCEL, 0);
+		else
+			exec_stats_end(EXEC_STATS_ERROR,
+						   exec_error_is_ours(edata) ? (int) exec_last_error.code :
+						   EXEC_STATS_OTHER_ERROR);
 		if (execjson_log_executions)
 			exec_log_execution(&exec_call_stats, start,
 							   exec_outcome_of_error(edata), 0);
@@ -508,6 +538,7 @@ exec_call_guarded(Jsonb *request)
 	PG_END_TRY();
 
 	exec_end_call();
+	exec_stats_end(EXEC_STATS_OK, 0);
 	if (execjson_log_executions)
 		exec_log_execution(&exec_call_stats, start, "ok", 0);
 	/* cppcheck-suppress nullPointer ; set in PG_TRY, which it cannot follow */

@@ -47,6 +47,8 @@ extern int	execjson_max_parallel;
 
 /* The most programs one backend runs at once (execjson.max_parallel's maximum). */
 #define EXECJSON_MAX_PARALLEL 64
+extern int	execjson_stats_max;
+extern bool execjson_stats_track;
 
 extern void exec_define_gucs(void);
 
@@ -166,7 +168,7 @@ typedef struct ExecOutcome
 {
 	ExecEnd		end;
 	int64		end_bytes;		/* the byte count that passed a cap */
-	int			wait_status;	/* from waitpid() */
+	int			wait_status;	/* from wait4() */
 	int			stdin_errno;	/* 0, EPIPE, or another write error */
 	StringInfoData stdout_buf;	/* everything the program wrote to stdout */
 } ExecOutcome;
@@ -187,6 +189,12 @@ typedef struct ExecCallStats
 	int64		stdin_bytes;
 	int64		stdout_bytes;
 	int64		stderr_bytes;
+	instr_time	spawned_at;		/* valid when pid > 0 */
+	/* valid when reaped (else 0): */
+	double		run_ms;			/* wall time from spawn to reap */
+	double		user_cpu_ms;	/* the child's rusage (wait4) */
+	double		system_cpu_ms;
+	int64		max_rss_kb;
 } ExecCallStats;
 
 extern ExecCallStats exec_call_stats;

@@ -14,6 +14,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
@@ -33,6 +34,8 @@ int			execjson_rlimit_as = -1;
 int			execjson_rlimit_nofile = -1;
 int			execjson_rlimit_nproc = -1;
 int			execjson_rlimit_fsize = -1;
+int			execjson_stats_max = 1000;
+bool		execjson_stats_track = true;
 int			execjson_max_parallel = 4;
 
 /*
@@ -282,6 +285,31 @@ exec_define_gucs(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	/*
+	 * Sizes shared memory: set at server start only.  PostgreSQL refuses (a
+	 * FATAL) a PGC_POSTMASTER variable defined after start-up, so without
+	 * shared_preload_libraries it is not defined (nor is pg_stat_execjson
+	 * available).
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("execjson.stats_max",
+								"Rows pg_stat_execjson keeps (per role, database and program); the least used are evicted beyond.",
+								NULL,
+								&execjson_stats_max,
+								1000, 10, INT_MAX / 2,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("execjson.stats_track",
+							 "Whether calls are counted in pg_stat_execjson.",
+							 NULL,
+							 &execjson_stats_track,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("execjson");
 }

@@ -42,6 +42,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,7 +114,7 @@ typedef struct ActiveChild
 	int			stderr_fd;
 	int			child_fds[3];	/* child's ends, until spawned */
 	int			exec_fd;		/* the program file, until spawned */
-	bool		reap_failed;	/* waitpid() failed: the status is unknown */
+	bool		reap_failed;	/* wait4() failed: the status is unknown */
 	bool		exited;			/* the pidfd said so; not reaped yet */
 	const char *program_path;
 	const char *stdin_data;
@@ -246,7 +247,7 @@ gone_within(ActiveChild *c, int ms)
 			if (r > 0)
 				return true;
 			if (r < 0 && errno != EINTR)
-				return true;	/* let waitpid() decide */
+				return true;	/* let wait4() decide */
 		}
 		else
 		{
@@ -269,6 +270,26 @@ gone_within(ActiveChild *c, int ms)
 }
 
 /*
+ * note_usage -- after child c was reaped: its CPU time and peak RSS (from
+ * wait4()), and the wall time since it was spawned, into its stats.
+ */
+static void
+note_usage(ActiveChild *c, const struct rusage *ru)
+{
+	ExecCallStats *st = c->stats;
+	instr_time	now;
+
+	if (st == NULL)
+		return;
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, st->spawned_at);
+	st->run_ms = INSTR_TIME_GET_MILLISEC(now);
+	st->user_cpu_ms = ru->ru_utime.tv_sec * 1000.0 + ru->ru_utime.tv_usec / 1000.0;
+	st->system_cpu_ms = ru->ru_stime.tv_sec * 1000.0 + ru->ru_stime.tv_usec / 1000.0;
+	st->max_rss_kb = ru->ru_maxrss;	/* kB on Linux */
+}
+
+/*
  * reap -- reap child c, SIGKILLing its process group first when kill_first.
  *
  * The group is killed before the leader is reaped: while the leader is
@@ -280,6 +301,7 @@ static int
 reap(ActiveChild *c, bool kill_first)
 {
 	int			status = 0;
+	struct rusage ru;
 
 	if (c->pid > 0)
 	{
@@ -299,7 +321,8 @@ reap(ActiveChild *c, bool kill_first)
 					 errhidestmt(true), errhidecontext(true)));
 			return status;
 		}
-		while (waitpid(c->pid, &status, 0) < 0)
+		memset(&ru, 0, sizeof(ru));
+		while (wait4(c->pid, &status, 0, &ru) < 0)
 		{
 			if (errno != EINTR)
 			{
@@ -314,6 +337,7 @@ reap(ActiveChild *c, bool kill_first)
 			c->stats->reaped = !c->reap_failed;
 			c->stats->wait_status = status;
 		}
+		note_usage(c, &ru);
 	}
 	return status;
 }
@@ -720,6 +744,7 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	for (i = 0; i < 3; i++)
 		spec->fds[i] = c->child_fds[i];
 
+	INSTR_TIME_SET_CURRENT(c->stats->spawned_at);
 	pid = exec_spawn(spec, &spawn_errno, &spawn_step);
 	c->pid = pid;
 	for (i = 0; i < 3; i++)

@@ -28,6 +28,9 @@ driven as subprocesses.
      filesystem, network, filesystem+network), each a 1-client pgbench run
      of its own (ABBA), against the floor of the same round; with the
      latency percentiles of every transaction (pgbench -l).
+  9. the cost of pg_stat_execjson: the trivial call with
+     execjson.stats_track on and off, mixed at random per transaction in
+     one pgbench run a round.
 
 The machine is shared and noisy: every ratio is computed within a round,
 configurations run back to back (ABBA: each twice a round, in mirrored
@@ -344,6 +347,16 @@ $$;""")
         if self.a.lean:
             scripts["exec_lean"] = "SELECT exec_run(%s);" % sql_lit(lean_req)
             scripts["plpy_lean"] = "SELECT py_lean('{\"x\": 1}');"
+        # pg_stat_execjson on and off: the same statement but for the value
+        # set (set_config runs first, in the target list's order)
+        for onoff in ("on", "off"):
+            scripts["stats_" + onoff] = (
+                "SELECT set_config('execjson.stats_track', '%s', false), exec_run(%s);"
+                % (onoff, sql_lit(ok_req)))
+            if self.a.lean:
+                scripts["stats_%s_lean" % onoff] = (
+                    "SELECT set_config('execjson.stats_track', '%s', false), exec_run(%s);"
+                    % (onoff, sql_lit(lean_req)))
         self.scripts = {}
         for name, text in scripts.items():
             path = os.path.join(self.a.workdir, name + ".sql")
@@ -395,6 +408,42 @@ $$;""")
                 raise RuntimeError("pgbench: no latency for " + name)
             us = float(lat.group(1)) * 1000
             res[name] = {"us": us, "rate": 1e6 / us, "calls": int(n.group(1))}
+        return res
+
+    def pgbench_medians(self, scripts, secs):
+        """One pgbench run, 1 client, over scripts picked at random per
+        transaction, with a per-transaction log: {script: {"us": the
+        median latency, "rate": 1e6 / that}}.  Medians, not means: a
+        difference of a few µs must show through the ms-long stalls a
+        shared machine puts into a few transactions."""
+        prefix = os.path.join(self.a.workdir, "txlog")
+        for f in os.listdir(self.a.workdir):
+            if f.startswith("txlog"):
+                os.unlink(os.path.join(self.a.workdir, f))
+        cmd = [PGBENCH, "-n", "-M", "prepared", "-T", str(secs), "-c", "1", "-j", "1",
+               "-l", "--log-prefix", prefix]
+        for s in scripts:
+            cmd += ["-f", self.scripts[s] + "@1"]
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=self.a.workdir)
+        failed = re.search(r"^number of failed transactions: (\d+)", p.stdout, re.M)
+        if p.returncode != 0 or not failed or int(failed.group(1)) > 0:
+            raise RuntimeError("pgbench %s failed: %s" % (
+                " ".join(scripts), (p.stderr or p.stdout).strip()[-500:]))
+        lat = {i: [] for i in range(len(scripts))}
+        for f in os.listdir(self.a.workdir):
+            if not f.startswith("txlog"):
+                continue
+            with open(os.path.join(self.a.workdir, f)) as fh:
+                for line in fh:
+                    # client_id transaction_no time script_no time_epoch time_us
+                    fields = line.split()
+                    lat[int(fields[3])].append(int(fields[2]))
+        res = {}
+        for i, name in enumerate(scripts):
+            if not lat[i]:
+                raise RuntimeError("pgbench: no transaction of " + name)
+            us = statistics.median(lat[i])
+            res[name] = {"us": us, "rate": 1e6 / us, "calls": len(lat[i])}
         return res
 
     def add(self, name, rnd, value):
@@ -584,6 +633,22 @@ $$;""")
                         "(exec_run µs with sandbox=%s - exec_run µs without + floor µs) / floor µs"
                         % level)
         return rows
+
+    # ------------------------------------------------ 9. pg_stat_execjson
+
+    def stats_rounds(self):
+        """Each round, one pgbench run (1 client) mixing at random the
+        trivial call with execjson.stats_track on and off (and the same
+        with the program without libc, where the call is 5 times cheaper and
+        the recording a larger share); per-transaction medians."""
+        mixed = ["stats_on", "stats_off"]
+        if self.a.lean:
+            mixed += ["stats_on_lean", "stats_off_lean"]
+        for r in range(self.rounds):
+            log("pg_stat_execjson on/off, round %d/%d" % (r + 1, self.rounds))
+            self.attempt(r, "pgbench stats on/off", lambda: {
+                k + "_1": v for k, v in self.pgbench_medians(mixed, self.a.stats_seconds).items()})
+        psql("SELECT pg_stat_execjson_reset();")
 
     # ------------------------------------------------ 3. 512 MB of private memory
 
@@ -871,6 +936,20 @@ END $$;
         target("batch_p16_vs_p2",
                self.per_round(lambda r: v("batch_p16", r, "rate") / v("batch_p2", r, "rate")),
                ">=", 0.9, "exec_try_many max_parallel 16 / max_parallel 2 (no thrashing)")
+        target("stats_recording",
+               self.per_round(lambda r: v("stats_on_1", r) / v("stats_off_1", r)),
+               "<=", 1.03, "exec_run(ok) median µs/call with execjson.stats_track on / off, 1 client")
+        self.results["stats"] = {
+            "extra_us": median(self.per_round(
+                lambda r: v("stats_on_1", r) - v("stats_off_1", r))),
+        }
+        if self.a.lean:
+            self.results["stats_lean"] = {
+                "ratio_per_round": self.per_round(
+                    lambda r: v("stats_on_lean_1", r) / v("stats_off_lean_1", r)),
+                "extra_us": median(self.per_round(
+                    lambda r: v("stats_on_lean_1", r) - v("stats_off_lean_1", r))),
+            }
         c = self.results.get("cancel", {})
         t = self.results.get("timeout", {})
         for name, val, limit, desc in (
@@ -982,6 +1061,21 @@ END $$;
                   % tuple("-" if x is None else ("%.0f" % x if i < 2 else "%.2f" % x)
                           for i, x in enumerate((pct["p50_us"], pct["p99_us"],
                                                  spawn_ratio, call_ratio))))
+        P("9. pg_stat_execjson: execjson.stats_track on and off mixed at random in one %ds"
+          % self.a.stats_seconds)
+        P("   pgbench run a round (each: SELECT set_config(...), exec_run(...)); median latencies")
+        row("   exec_run(ok), stats on", "stats_on_1")
+        row("   exec_run(ok), stats off", "stats_off_1")
+        st = self.results.get("stats", {})
+        P("   ok: on - off: median %s us"
+          % ("-" if st.get("extra_us") is None else "%.1f" % st["extra_us"]))
+        if self.a.lean:
+            row("   exec_run(lean), stats on", "stats_on_lean_1")
+            row("   exec_run(lean), stats off", "stats_off_lean_1")
+            sl = self.results.get("stats_lean", {})
+            P("   lean: on / off per round: %s; on - off: median %s us"
+              % (" ".join("-" if x is None else "%.3f" % x for x in sl.get("ratio_per_round", [])),
+                 "-" if sl.get("extra_us") is None else "%.1f" % sl["extra_us"]))
         P("")
         P("targets (median of the per-round ratios)")
         P("-" * 100)
@@ -1016,14 +1110,16 @@ END $$;
         so = self.a.so
         so_mtime = os.path.getmtime(so) if so and os.path.exists(so) else None
         self.setup()
-        if not self.a.only_sandbox:
+        if not self.a.only_sandbox and self.a.only != "stats":
             self.trivial_rounds()
             self.memory_rounds()
             self.mib_rounds()
             self.batch_rounds()
             self.cancel_and_timeout()
-        if self.a.sandbox_seconds > 0:
+        if self.a.sandbox_seconds > 0 and self.a.only != "stats":
             self.sandbox_rounds()
+        if not self.a.only_sandbox:
+            self.stats_rounds()
         if so_mtime is not None and os.path.getmtime(so) != so_mtime:
             self.errors.append("execjson.so was reinstalled during the run: figures may mix builds")
         elapsed = time.time() - t0 + self.a.setup_seconds
@@ -1071,6 +1167,10 @@ def main():
                     help="each pgbench run of the other ways to run a program")
     ap.add_argument("--scaling-seconds", type=int, default=2,
                     help="each exec_run 1-client / 2-client pgbench run")
+    ap.add_argument("--stats-seconds", type=int, default=3,
+                    help="each pgbench run of stats on/off")
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY"),
+                    help="'stats': measure only pg_stat_execjson's cost")
     ap.add_argument("--floor-seconds", type=float, default=1.0)
     ap.add_argument("--loop-calls", type=int, default=150)
     ap.add_argument("--mib-calls", type=int, default=8)

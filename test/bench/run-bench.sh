@@ -14,7 +14,8 @@
 # Environment: BENCH_ROUNDS (default 10), BENCH_SECONDS (the 1-client
 # pgbench run mixing exec_run and the query floor, default 4), BENCH_PORT
 # (default 54339), BENCH_NO_BUILD=1 to use the execjson and test programs
-# already installed.
+# already installed, BENCH_ONLY=stats to measure only the cost of
+# pg_stat_execjson (stats_track on against off; about a minute).
 source "$(dirname "$0")/../lib.sh"
 
 if [ "$(id -u)" != 0 ]; then

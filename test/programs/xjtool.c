@@ -22,6 +22,8 @@
  *                   process group, cwd, environment)
  *   fork            try to fork; print {"fork": true|false}
  *   burn            use CPU forever
+ *   spin MS         use MS ms of CPU time; print {"cpu_us": N}, the CPU
+ *                   time (user + system) it has used in all, by getrusage
  *   alloc MB        allocate and touch MB megabytes; print {"alloc": true|false}
  *   open-files N    open /dev/null up to N times; print {"opened": COUNT}
  *   write-file N    write N bytes to a scratch file in /tmp (removed after)
@@ -55,6 +57,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -382,6 +385,29 @@ main(int argc, char **argv)
 				n++;
 				(void) n;
 			}
+		}
+		else if (strcmp(cmd, "spin") == 0)
+		{
+			struct timespec ts;
+			struct rusage ru;
+			long		target_ns = atol(arg) * 1000000L;
+			volatile unsigned long n = 0;
+
+			do
+			{
+				for (int k = 0; k < 100000; k++)
+				{
+					n++;
+					(void) n;
+				}
+				clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+			} while (ts.tv_sec * 1000000000L + ts.tv_nsec < target_ns);
+			getrusage(RUSAGE_SELF, &ru);
+			printf("{\"cpu_us\": %ld}",
+				   (long) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L +
+				   ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+			fflush(stdout);
+			i++;
 		}
 		else if (strcmp(cmd, "alloc") == 0)
 		{
