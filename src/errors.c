@@ -14,6 +14,7 @@
 #include "mb/pg_wchar.h"
 
 #include "errors.h"
+#include "execjson.h"
 
 typedef struct ExecErrorInfo
 {
@@ -160,28 +161,10 @@ append_json_string(StringInfo buf, const char *str)
 	}
 	else
 	{
-		MemoryContext oldcontext = CurrentMemoryContext;
-		char	   *volatile converted = NULL;
+		char	   *converted = NULL;
 
 		if (pg_verify_mbstr(PG_UTF8, str, len, true))
-		{
-			PG_TRY();
-			{
-				converted = pg_any_to_server(str, len, PG_UTF8);
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(oldcontext);
-				edata = CopyErrorData();
-				if (!exec_error_blames_input(edata->sqlerrcode))
-					PG_RE_THROW();
-				FreeErrorData(edata);
-				FlushErrorState();
-			}
-			PG_END_TRY();
-		}
+			converted = exec_convert_text(str, len, false);
 		if (converted)
 			append_json_text(buf, converted, strlen(converted), false);
 		else

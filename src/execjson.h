@@ -119,6 +119,7 @@ extern void execjson_assign_sandbox_paths(const char *newval, void *extra);
 extern int	exec_sandbox_flags(void);
 
 /* jsontext.c */
+extern char *exec_convert_text(const char *s, int len, bool to_utf8);
 extern int64 exec_stdin_serialize(const JsonbValue *value, StringInfo out,
 								  int max_bytes);
 extern Jsonb *exec_stdout_parse(StringInfo out, const char *program_path);

@@ -329,6 +329,42 @@ exec_stdin_serialize(const JsonbValue *value, StringInfo out, int max_bytes)
 }
 
 /*
+ * exec_convert_text -- len bytes of s converted from the database encoding
+ * to UTF-8 (to_utf8) or from UTF-8 to the database encoding, or NULL if
+ * the text cannot be converted.
+ *
+ * PostgreSQL's own conversion error quotes the offending bytes (request
+ * payload or program output): it is discarded.  Any error not about the
+ * text (a cancel, out of memory) propagates.
+ */
+char *
+exec_convert_text(const char *s, int len, bool to_utf8)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	char	   *volatile converted = NULL;
+
+	PG_TRY();
+	{
+		converted = to_utf8 ? pg_server_to_any(s, len, PG_UTF8) :
+			pg_any_to_server(s, len, PG_UTF8);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		if (!exec_error_blames_input(edata->sqlerrcode))
+			PG_RE_THROW();
+		FreeErrorData(edata);
+		FlushErrorState();
+		converted = NULL;
+	}
+	PG_END_TRY();
+	return converted;
+}
+
+/*
  * exec_stdout_parse -- the program's stdout as jsonb.
  *
  * out holds the bytes exactly as read (it is modified).  Raises

@@ -177,32 +177,13 @@ parse_env(const JsonbValue *v, ExecRequest *req)
 char *
 exec_text_to_utf8(const char *s, int len, const char *field)
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	char	   *volatile converted = NULL;
-	volatile bool failed = false;
+	char	   *converted;
 
 	if (GetDatabaseEncoding() == PG_UTF8)
 		return (char *) s;
 
-	PG_TRY();
-	{
-		converted = pg_server_to_any(s, len, PG_UTF8);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		if (!exec_error_blames_input(edata->sqlerrcode))
-			PG_RE_THROW();
-		FreeErrorData(edata);
-		FlushErrorState();
-		failed = true;
-	}
-	PG_END_TRY();
-
-	if (failed)
+	converted = exec_convert_text(s, len, true);
+	if (converted == NULL)
 	{
 		char	   *message = psprintf("%s cannot be converted to UTF-8", field);
 
