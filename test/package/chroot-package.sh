@@ -161,23 +161,36 @@ chroot_is_usable() {
 		[ -z "$(find "$ROOT/$STAMP" -mtime "+$EXECJSON_MATRIX_MAX_AGE_DAYS")" ]
 }
 
-if [ "$MODE" = build ]; then
-# Half-built chroots of interrupted runs (we hold the package lock).
-for d in "$CACHE"/.$SUITE-package.building.*; do
-	[ -e "$d" ] || continue
-	unmount_all "$d"
-	rm -rf --one-file-system "$d"
-done
+# main_build -- make the cached chroot if it is missing or stale.
+main_build() {
+	local d
+	# Half-built chroots of interrupted runs (we hold the package lock).
+	for d in "$CACHE"/.$SUITE-package.building.*; do
+		[ -e "$d" ] || continue
+		unmount_all "$d"
+		rm -rf --one-file-system "$d"
+	done
+	if chroot_is_usable; then
+		log "using the cached chroot $ROOT"
+	else
+		build_chroot
+	fi
+}
 
-if chroot_is_usable; then
-	log "using the cached chroot $ROOT"
-else
-	build_chroot
-fi
-exit 0
-fi
+case $MODE in
+build)
+	main_build
+	exit 0
+	;;
+test) ;;
+*)
+	echo "chroot-package.sh: unknown mode $MODE" >&2
+	exit 2
+	;;
+esac
 
-[ "$MODE" = test ] || { echo "chroot-package.sh: unknown mode $MODE" >&2; exit 2; }
+# The test, offline (run-package-test.sh gave us a network namespace of
+# our own: only a loopback, brought up for the clusters).
 chroot_is_usable || { echo "no usable chroot at $ROOT" >&2; exit 1; }
 ip link set lo up
 
