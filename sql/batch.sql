@@ -44,6 +44,17 @@ SELECT count(*), min(position), max(position),
 FROM exec_run_many(ARRAY(SELECT req(ARRAY['print', n::text]) FROM generate_series(1, 200) n), 8)
      WITH ORDINALITY;
 
+-- results past work_mem spill to disk, in the tuplestore and in the sort
+-- that puts results coming before an earlier position's in order (the
+-- first element finishes last)
+SET work_mem = '64kB';
+SELECT count(*), bool_and(position = ordinality) AS in_order,
+       bool_and(length(result #>> '{}') = 998) AS all_right
+FROM exec_run_many(ARRAY[req(ARRAY['sleep', '300', 'jsonstr', '1000'])] ||
+                   ARRAY(SELECT req(ARRAY['jsonstr', '1000']) FROM generate_series(2, 400)), 8)
+     WITH ORDINALITY;
+RESET work_mem;
+
 -- max_parallel: at most that many programs at once (each program counts
 -- its running peers); a larger argument is capped to execjson.max_parallel;
 -- NULL means execjson.max_parallel; below 1 is exec_request_invalid
