@@ -10,7 +10,7 @@
  * on every wake-up, so query cancel, statement_timeout and
  * pg_terminate_backend act within milliseconds.  The pipes are
  * non-blocking: the backend never blocks outside that wait, but for the
- * waitpid() that reaps a child already SIGKILLed or exited.
+ * reaping of a child already SIGKILLed or exited, bounded (REAP_BOUND_MS).
  *
  * Whatever way the call ends -- normal exit, timeout, a stream over its
  * cap, cancel, an error, or a FATAL that skips PG_FINALLY -- the child's
