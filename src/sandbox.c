@@ -48,7 +48,9 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "compat.h"
 #include "errors.h"
@@ -62,6 +64,13 @@
 
 /* Size of the new root's own tmpfs: only directories and mount points. */
 #define SANDBOX_ROOT_OPTIONS "mode=0755,size=1m,nr_inodes=4096"
+
+/*
+ * Where a backend keeps its skeleton: the directories, files and symlinks
+ * of the new root, made once instead of at every call (see
+ * skeleton_for()).  On a tmpfs, private to the server's OS user (0700).
+ */
+#define SANDBOX_SKELETON_TEMPLATE "/dev/shm/execjson-sandbox-XXXXXX"
 
 /*
  * mount_setattr(2) (Linux 5.12) makes a recursive bind read-only at every
@@ -549,6 +558,202 @@ add_host_path(PlanBuilder *b, const char *path)
 }
 
 /*
+ * Skeleton -- the backend's skeleton directory: its path, and the steps
+ * that made it (to remove it, and to know whether the next plan needs
+ * another), in TopMemoryContext.  path is NULL when there is none.
+ */
+static struct
+{
+	char	   *path;
+	char	   *signature;
+	ExecSandboxOp *ops;
+	int			nops;
+	bool		exit_callback;
+} skeleton;
+
+/*
+ * in_skeleton -- whether op is made once in the skeleton rather than at
+ * every call: the creations, except under /tmp (the call's own tmpfs).
+ */
+static bool
+in_skeleton(const ExecSandboxOp *op)
+{
+	const char *target;
+
+	if (op->kind == SANDBOX_OP_MKDIR || op->kind == SANDBOX_OP_CREATE_FILE)
+		target = op->a;
+	else if (op->kind == SANDBOX_OP_SYMLINK)
+		target = op->b;
+	else
+		return false;
+	return !(strncmp(target, "/tmp/", 5) == 0);
+}
+
+/*
+ * remove_skeleton -- remove the skeleton directory (its steps undone in
+ * reverse), if there is one.
+ */
+static void
+remove_skeleton(void)
+{
+	int			i;
+
+	if (skeleton.path == NULL)
+		return;
+	for (i = skeleton.nops - 1; i >= 0; i--)
+	{
+		const ExecSandboxOp *op = &skeleton.ops[i];
+		char	   *path = psprintf("%s%s", skeleton.path,
+									op->kind == SANDBOX_OP_SYMLINK ? op->b : op->a);
+
+		if (op->kind == SANDBOX_OP_MKDIR)
+			(void) rmdir(path);
+		else
+			(void) unlink(path);
+		pfree(path);
+	}
+	{
+		char	   *path = psprintf("%s/%s", skeleton.path, SANDBOX_OLD_ROOT_NAME);
+
+		(void) rmdir(path);
+		pfree(path);
+	}
+	(void) rmdir(skeleton.path);
+	pfree(skeleton.path);
+	pfree(skeleton.signature);
+	pfree(skeleton.ops);
+	skeleton.path = NULL;
+}
+
+/*
+ * remove_skeleton_on_exit -- before_shmem_exit callback.
+ */
+static void
+remove_skeleton_on_exit(int code, Datum arg)
+{
+	remove_skeleton();
+}
+
+/*
+ * build_skeleton -- make the skeleton ops[0..nops) in a new directory.
+ * False if it cannot be made (no /dev/shm, say): the call then builds its
+ * root on a tmpfs of its own.
+ */
+static bool
+build_skeleton(const ExecSandboxOp *ops, int nops, const char *signature)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	char	   *dir = pstrdup(SANDBOX_SKELETON_TEMPLATE);
+	bool		ok = true;
+	int			i;
+
+	if (mkdtemp(dir) == NULL)
+	{
+		pfree(dir);
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+	skeleton.path = dir;
+	skeleton.signature = pstrdup(signature);
+	skeleton.ops = palloc(sizeof(ExecSandboxOp) * Max(nops, 1));
+	skeleton.nops = 0;
+	if (!skeleton.exit_callback)
+	{
+		before_shmem_exit(remove_skeleton_on_exit, (Datum) 0);
+		skeleton.exit_callback = true;
+	}
+
+	{
+		char	   *path = psprintf("%s/%s", dir, SANDBOX_OLD_ROOT_NAME);
+
+		ok = mkdir(path, 0700) == 0;
+		pfree(path);
+	}
+	for (i = 0; ok && i < nops; i++)
+	{
+		ExecSandboxOp *op = &skeleton.ops[skeleton.nops];
+		char	   *path;
+		int			fd;
+
+		op->kind = ops[i].kind;
+		op->a = pstrdup(ops[i].a);
+		op->b = ops[i].b ? pstrdup(ops[i].b) : NULL;
+		skeleton.nops++;
+		path = psprintf("%s%s", dir, op->kind == SANDBOX_OP_SYMLINK ? op->b : op->a);
+		switch (op->kind)
+		{
+			case SANDBOX_OP_MKDIR:
+				ok = mkdir(path, 0755) == 0 || errno == EEXIST;
+				break;
+			case SANDBOX_OP_CREATE_FILE:
+				fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+				ok = fd >= 0;
+				if (fd >= 0)
+					close(fd);
+				break;
+			case SANDBOX_OP_SYMLINK:
+				ok = symlink(op->a, path) == 0 || errno == EEXIST;
+				break;
+			default:
+				ok = false;
+				break;
+		}
+		pfree(path);
+	}
+	MemoryContextSwitchTo(old);
+	if (!ok)
+		remove_skeleton();
+	return ok;
+}
+
+/*
+ * skeleton_for -- the skeleton directory for plan's filesystem steps, made
+ * or remade if need be, and the steps left for the child (the mounts, and
+ * what goes under /tmp) in plan; or NULL, plan unchanged, if there can be
+ * none.
+ *
+ * The skeleton saves the child a dozen creations per call (each about as
+ * dear as a mount).  It is the backend's own, made again when the settings
+ * change the steps, removed when the backend exits; bound read-only as the
+ * program's root, with the mounts on top.
+ */
+static const char *
+skeleton_for(ExecSandboxPlan *plan)
+{
+	StringInfoData sig;
+	ExecSandboxOp *skel_ops = palloc(sizeof(ExecSandboxOp) * plan->nops);
+	ExecSandboxOp *call_ops = palloc(sizeof(ExecSandboxOp) * plan->nops);
+	int			nskel = 0;
+	int			ncall = 0;
+	int			i;
+
+	initStringInfo(&sig);
+	for (i = 0; i < plan->nops; i++)
+	{
+		const ExecSandboxOp *op = &plan->ops[i];
+
+		if (in_skeleton(op))
+		{
+			skel_ops[nskel++] = *op;
+			appendStringInfo(&sig, "%d:%s:%s\n", (int) op->kind, op->a,
+							 op->b ? op->b : "");
+		}
+		else
+			call_ops[ncall++] = *op;
+	}
+
+	if (skeleton.path == NULL || strcmp(skeleton.signature, sig.data) != 0)
+	{
+		remove_skeleton();
+		if (!build_skeleton(skel_ops, nskel, sig.data))
+			return NULL;
+	}
+	plan->ops = call_ops;
+	plan->nops = ncall;
+	return skeleton.path;
+}
+
+/*
  * exec_sandbox_plan -- the plan for the next call under the current
  * settings, or NULL when execjson.sandbox is empty.  Built in the current
  * memory context.
@@ -619,6 +824,7 @@ exec_sandbox_plan(void)
 
 		plan->ops = b.ops;
 		plan->nops = b.nops;
+		plan->root_source = skeleton_for(plan);
 	}
 	return plan;
 }
@@ -679,7 +885,7 @@ child_map_ids(const ExecSandboxPlan *plan, int *err)
  * otherwise refuses with EPERM.
  */
 static int
-child_make_read_only(const char *path, int *err)
+child_make_read_only(const char *path, bool recursive, int *err)
 {
 	struct statfs sfs;
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
@@ -687,7 +893,7 @@ child_make_read_only(const char *path, int *err)
 #ifdef SYS_mount_setattr
 	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
 
-	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0,
 				attr, sizeof(attr)) == 0)
 		return 0;
 	if (errno != ENOSYS)
@@ -708,7 +914,7 @@ child_make_read_only(const char *path, int *err)
 	if (sfs.f_flags & ST_RELATIME)
 		flags |= MS_RELATIME;
 	if (mount(NULL, path, NULL, flags, NULL) != 0 ||
-		mount(NULL, path, NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		mount(NULL, path, NULL, (recursive ? MS_REC : 0) | MS_PRIVATE, NULL) != 0)
 		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
 	return 0;
 }
@@ -741,7 +947,7 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 		case SANDBOX_OP_BIND_RO:
 			if (mount(op->a, op->b, NULL, MS_BIND | MS_REC, NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);
-			return child_make_read_only(op->b, err);
+			return child_make_read_only(op->b, true, err);
 		case SANDBOX_OP_BIND_DEV:
 			if (mount(op->a, op->b, NULL, MS_BIND, NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);
@@ -762,8 +968,9 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 }
 
 /*
- * child_enter_new_root -- a tmpfs becomes the root; the old root is
- * reachable at SANDBOX_OLD_ROOT until child_leave_old_root().
+ * child_enter_new_root -- the skeleton directory (bound onto itself), or
+ * else a tmpfs, becomes the root; the old root is reachable at
+ * SANDBOX_OLD_ROOT until child_leave_old_root().
  */
 static int
 child_enter_new_root(const ExecSandboxPlan *plan, int *err)
@@ -773,13 +980,23 @@ child_enter_new_root(const ExecSandboxPlan *plan, int *err)
 	 * made in a new user namespace has the shared mounts it copied turned
 	 * into slaves (the binds are made private below).
 	 */
-	if (mount("tmpfs", SANDBOX_ROOT_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV,
-			  plan->root_options) != 0)
-		FAIL(SANDBOX_STEP_MOUNT_ROOT);
-	if (chdir(SANDBOX_ROOT_MOUNTPOINT) != 0)
-		FAIL(SANDBOX_STEP_PIVOT_ROOT);
-	if (mkdir(SANDBOX_OLD_ROOT_NAME, 0700) != 0)
-		FAIL(SANDBOX_STEP_MKDIR);
+	if (plan->root_source)
+	{
+		if (mount(plan->root_source, plan->root_source, NULL, MS_BIND, NULL) != 0)
+			FAIL(SANDBOX_STEP_MOUNT_ROOT);
+		if (chdir(plan->root_source) != 0)
+			FAIL(SANDBOX_STEP_PIVOT_ROOT);
+	}
+	else
+	{
+		if (mount("tmpfs", SANDBOX_ROOT_MOUNTPOINT, "tmpfs", MS_NOSUID | MS_NODEV,
+				  plan->root_options) != 0)
+			FAIL(SANDBOX_STEP_MOUNT_ROOT);
+		if (chdir(SANDBOX_ROOT_MOUNTPOINT) != 0)
+			FAIL(SANDBOX_STEP_PIVOT_ROOT);
+		if (mkdir(SANDBOX_OLD_ROOT_NAME, 0700) != 0)
+			FAIL(SANDBOX_STEP_MKDIR);
+	}
 	if (syscall(SYS_pivot_root, ".", SANDBOX_OLD_ROOT_NAME) != 0)
 		FAIL(SANDBOX_STEP_PIVOT_ROOT);
 	if (chdir("/") != 0)
@@ -792,10 +1009,12 @@ child_enter_new_root(const ExecSandboxPlan *plan, int *err)
  * it) and make the new root read-only.
  */
 static int
-child_leave_old_root(int *err)
+child_leave_old_root(const ExecSandboxPlan *plan, int *err)
 {
 	if (umount2(SANDBOX_OLD_ROOT, MNT_DETACH) != 0)
 		FAIL(SANDBOX_STEP_DETACH_OLD_ROOT);
+	if (plan->root_source)
+		return child_make_read_only("/", false, err) ? SANDBOX_STEP_REMOUNT_ROOT : 0;
 	(void) rmdir(SANDBOX_OLD_ROOT);
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
 			  NULL) != 0)
@@ -823,5 +1042,5 @@ exec_sandbox_child_setup(const ExecSandboxPlan *plan, int *err)
 	for (i = 0; i < plan->nops; i++)
 		if ((step = child_run_op(plan, &plan->ops[i], err)) != 0)
 			return step;
-	return child_leave_old_root(err);
+	return child_leave_old_root(plan, err);
 }

@@ -77,6 +77,7 @@ typedef struct ExecSandboxPlan
 	int			uid_map_len;
 	char		gid_map[64];
 	int			gid_map_len;
+	const char *root_source;	/* the skeleton directory; NULL: a tmpfs */
 	const char *root_options;	/* tmpfs options of the new root */
 	const char *tmp_options;	/* tmpfs options of /tmp */
 	int			nops;

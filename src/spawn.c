@@ -24,6 +24,13 @@
  * execjson.rlimit_* GUCs.  It executes the program file the parent opened
  * and checked (execveat), not whatever its path names by then.
  *
+ * With execjson.sandbox, clone(CLONE_VM|CLONE_VFORK|CLONE_NEW...) takes the
+ * place of vfork(): the same borrowed memory and suspended parent, on a
+ * stack of the child's own, in new namespaces the child sets up
+ * (sandbox.c, child side) before everything else; the program is then
+ * pid 1 of its pid namespace.  A failing sandbox step reaches the parent
+ * as the step and its errno, and the call fails: never an unsandboxed run.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

@@ -589,7 +589,8 @@ $$;""")
                 os.unlink(os.path.join(self.a.workdir, f))
         self.sandbox_latencies.setdefault(level, []).extend(lat)
         rate = float(tps.group(1))
-        return {"us": 1e6 / rate, "rate": rate}
+        p50 = statistics.median(lat) if lat else 1e6 / rate
+        return {"us": 1e6 / rate, "rate": rate, "p50": p50}
 
     def sandbox_rounds(self):
         """Each round: the floor, then every sandbox level in a pgbench run
@@ -598,9 +599,11 @@ $$;""")
         secs = self.a.sandbox_seconds
         configs = [("floor", lambda: {"sbx_floor": self.floor("vfork", secs=fs / 2)})]
         for level, sandbox, paths in self.SANDBOX_LEVELS:
-            configs.append(("sandbox " + level,
-                            (lambda level=level, sandbox=sandbox, paths=paths: {
-                                "sbx_" + level: self.pgbench_sandbox(sandbox, paths, secs, level)})))
+            def run(level=level, sandbox=sandbox, paths=paths):
+                r = self.pgbench_sandbox(sandbox, paths, secs, level)
+                return {"sbx_" + level: r,
+                        "sbxp50_" + level: {"us": r["p50"], "rate": 1e6 / r["p50"]}}
+            configs.append(("sandbox " + level, run))
         for r in range(self.rounds):
             log("sandbox levels, round %d/%d" % (r + 1, self.rounds))
             order = configs if r % 2 == 0 else configs[::-1]
@@ -610,7 +613,10 @@ $$;""")
     def sandbox_report(self, targets_add):
         """The sandbox targets and rows: each level's cost per call as a
         multiple of the spawn floor, counting only what the level adds to
-        exec_run: (exec_run(level) - exec_run(none) + floor) / floor."""
+        exec_run: (exec_run(level) - exec_run(none) + floor) / floor.  The
+        targets take exec_run's typical call, the median latency of each
+        pgbench run (the machine is shared: a mean takes in every stall of
+        the neighbours); the ratio of the means is reported too."""
         v = self.v
         rows = []
         self.results["sandbox"] = {}
@@ -620,17 +626,22 @@ $$;""")
             for q in (50, 99):
                 pct["p%d_us" % q] = lat[min(len(lat) - 1, int(len(lat) * q / 100))] if lat else None
             spawn_ratio = self.per_round(
+                lambda r: (v("sbxp50_" + level, r) - v("sbxp50_none", r) + v("sbx_floor", r))
+                / v("sbx_floor", r))
+            mean_ratio = self.per_round(
                 lambda r: (v("sbx_" + level, r) - v("sbx_none", r) + v("sbx_floor", r))
                 / v("sbx_floor", r))
             call_ratio = self.per_round(lambda r: v("sbx_" + level, r) / v("sbx_none", r))
             self.results["sandbox"][level] = dict(
                 pct, transactions=len(lat), spawn_ratio_per_round=spawn_ratio,
-                spawn_ratio=median(spawn_ratio), call_ratio=median(call_ratio))
-            rows.append((level, pct, median(spawn_ratio), median(call_ratio)))
+                spawn_ratio=median(spawn_ratio), spawn_ratio_of_means=median(mean_ratio),
+                call_ratio=median(call_ratio))
+            rows.append((level, pct, median(spawn_ratio), median(mean_ratio),
+                         median(call_ratio)))
         for level, limit in (("processes", 1.35), ("filesystem", 2.0)):
             targets_add("sandbox_" + level,
                         self.results["sandbox"][level]["spawn_ratio_per_round"], "<=", limit,
-                        "(exec_run µs with sandbox=%s - exec_run µs without + floor µs) / floor µs"
+                        "(exec_run p50 µs with sandbox=%s - p50 without + floor µs) / floor µs"
                         % level)
         return rows
 
@@ -1055,12 +1066,13 @@ END $$;
         if sandbox_rows:
             P("8. execjson.sandbox levels (1-client pgbench run each, ABBA; ok, dynamically linked)")
             row("   floor: vfork+execve ok, outside PostgreSQL", "sbx_floor")
-            for level, pct, spawn_ratio, call_ratio in sandbox_rows:
+            for level, pct, spawn_ratio, mean_ratio, call_ratio in sandbox_rows:
                 row("   exec_run, sandbox %s" % level, "sbx_" + level)
-                P("      p50 %s us, p99 %s us; x floor (spawn cost) %s; x exec_run without %s"
+                P("      p50 %s us, p99 %s us; x floor (spawn cost): %s by p50, %s by means;"
+                  " x exec_run without %s"
                   % tuple("-" if x is None else ("%.0f" % x if i < 2 else "%.2f" % x)
                           for i, x in enumerate((pct["p50_us"], pct["p99_us"],
-                                                 spawn_ratio, call_ratio))))
+                                                 spawn_ratio, mean_ratio, call_ratio))))
         P("9. pg_stat_execjson: execjson.stats_track on and off mixed at random in one %ds"
           % self.a.stats_seconds)
         P("   pgbench run a round (each: SELECT set_config(...), exec_run(...)); median latencies")

@@ -13,6 +13,7 @@ use lib $FindBin::RealBin;
 
 use File::Copy ();
 use File::Path ();
+use Time::HiRes ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -86,10 +87,14 @@ SKIP:
 }
 
 # the root holds only what the settings name
+# (and the empty mount point the server's root was detached from)
 my $r = result_of([ 'ls', '/' ]);
-is( join(',', sort @{ $r ? $r->{ls} : [] }),
+is( join(',', sort grep { $_ ne '.oldroot' } @{ $r ? $r->{ls} : [] }),
 	join(',', sort(qw(dev proc tmp usr var), grep { -e "/$_" } qw(lib lib64))),
 	'the root holds only /dev, /proc, /tmp and the bound paths');
+
+$r = result_of([ 'ls', '/.oldroot' ]);
+is_deeply($r && $r->{ls}, [], 'nothing of the server\'s root is left at /.oldroot');
 
 $r = result_of([ 'ls', '/dev' ]);
 is( join(',', sort @{ $r ? $r->{ls} : [] }),
@@ -153,6 +158,35 @@ is($r, 1, 'with sandbox_paths = /usr,/lib,/lib64 it runs');
 like($err, qr/WARNING:.*"\/no\/such\/dir" does not exist/,
 	'a missing sandbox_paths entry draws a WARNING');
 is($none, 2, 'and is ignored');
+
+# the backend's skeleton of the root: in /dev/shm while the session
+# lives, gone when it ends
+sub skeletons
+{
+	opendir(my $d, '/dev/shm') or return ();
+	my @s = grep { /^execjson-sandbox-/ } readdir($d);
+	closedir($d);
+	return sort @s;
+}
+SKIP:
+{
+	skip 'no /dev/shm', 2 unless -d '/dev/shm' && -w '/dev/shm';
+	my %before = map { $_ => 1 } skeletons();
+	my $session = ExecJsonTest::Session->new($node);
+	$session->query_value(exec_sql(
+		{ kind => 'run_program_v1', program_path => $xj, argv => ['ls', '/'] }));
+	my @new = grep { !$before{$_} } skeletons();
+	is(scalar(@new), 1, 'the backend keeps one skeleton in /dev/shm');
+	$session->quit;
+	my @left;
+	for (1 .. 200)
+	{
+		@left = grep { !$before{$_} } skeletons();
+		last unless @left;
+		Time::HiRes::sleep(0.01);
+	}
+	is("@left", '', 'the skeleton is removed when the backend exits');
+}
 
 $node->stop;
 File::Path::rmtree($base);
