@@ -128,3 +128,22 @@ REVOKE EXECUTE ON FUNCTION exec_run(jsonb) FROM regress_stats_a, regress_stats_b
 DROP ROLE regress_stats_a;
 DROP ROLE regress_stats_b;
 DROP ROLE regress_stats_reader;
+
+-- a batch counts each of its programs like a single call: successes,
+-- errors by code, and programs stopped by the batch's end as cancels
+SELECT count(*) FROM exec_try_many(ARRAY[req(ARRAY['print', '1']),
+  req(ARRAY['exit', '3']), req(ARRAY['print', '2'])], 2);
+SELECT calls, errors, errors_by_code, cancels FROM pg_stat_execjson
+WHERE program_path = '/tmp/execjson-test/bin/xjtool';
+SELECT * FROM exec_run_many(ARRAY[req(ARRAY['exit', '4']),
+  req(ARRAY['sleep', '5000', 'print', '1'])], 2);
+SELECT calls, errors, errors_by_code, cancels FROM pg_stat_execjson
+WHERE program_path = '/tmp/execjson-test/bin/xjtool';
+-- each element keeps its own canonical path, whatever the next one names
+SELECT pg_stat_execjson_reset();
+SELECT position, result #>> '{error,details,program_path}' AS path
+FROM exec_try_many(ARRAY[req(ARRAY['print', '1']),
+  req(ARRAY['sleep', '300', 'exit', '3']),
+  '{"kind": "run_program_v1", "program_path": "/tmp/execjson-test/bin/./././ok"}'::jsonb], 3);
+SELECT program_path, calls, errors FROM pg_stat_execjson ORDER BY 1;
+SELECT pg_stat_execjson_reset();

@@ -169,6 +169,12 @@ item_new(Batch *b, int position)
 }
 
 /*
+ * current_batch -- the batch running in this backend, for
+ * exec_batch_on_exit(); NULL when none is.
+ */
+static Batch *current_batch = NULL;
+
+/*
  * item_record -- count an element's program in pg_stat_execjson, as a
  * single call would be: ok (edata NULL), a cancel, or an error.
  */
@@ -288,10 +294,10 @@ finish_item(Batch *b, int slot)
 
 		exec_child_finish(slot);
 		result = exec_conclude(&item->prep, &item->outcome);
+		value = b->try_mode ? exec_ok_value(result) : result;
 		item_record(item, NULL);
 		if (execjson_log_executions)
 			exec_log_execution(&item->stats, item->start, "ok", item->position);
-		value = b->try_mode ? exec_ok_value(result) : result;
 	}
 	PG_CATCH();
 	{
@@ -386,6 +392,8 @@ abort_batch(Batch *b, MemoryContext cxt)
 	int			i;
 
 	MemoryContextSwitchTo(cxt);
+	exec_end_call();
+	current_batch = NULL;
 	exec_error_position = 0;
 	exec_children_release_all();
 	edata = CopyErrorData();
@@ -405,8 +413,38 @@ abort_batch(Batch *b, MemoryContext cxt)
 	edata->hide_stmt = true;
 	edata->hide_ctx = true;
 	edata->context = NULL;
-	exec_end_call();
 	ReThrowError(edata);
+}
+
+/*
+ * exec_batch_on_exit -- from execjson.c's exit callback, after wait.c's
+ * has killed and reaped every program: a batch cut short by a FATAL
+ * (pg_terminate_backend, postmaster death) still counts each program that
+ * was running as cancelled, and logs its audit line with the FATAL's
+ * SQLSTATE.
+ */
+void
+exec_batch_on_exit(int sqlerrcode)
+{
+	Batch	   *b = current_batch;
+	int			i;
+
+	current_batch = NULL;
+	if (b == NULL)
+		return;
+	for (i = 0; i < EXECJSON_MAX_PARALLEL; i++)
+	{
+		BatchItem  *item = b->items[i];
+
+		if (item == NULL)
+			continue;
+		if (execjson_stats_track)
+			exec_stats_record(&item->stats, EXEC_STATS_CANCEL, 0);
+		if (execjson_log_executions)
+			exec_log_execution(&item->stats, item->start,
+							   psprintf("error:%s", unpack_sql_state(sqlerrcode)),
+							   item->position);
+	}
 }
 
 /*
@@ -484,6 +522,7 @@ run_batch(FunctionCallInfo fcinfo, bool try_mode)
 	b->cache.cxt = b->cxt;
 
 	exec_begin_call(true);
+	current_batch = b;
 	PG_TRY();
 	{
 		if (!try_mode)
@@ -496,6 +535,7 @@ run_batch(FunctionCallInfo fcinfo, bool try_mode)
 	}
 	PG_END_TRY();
 	exec_end_call();
+	current_batch = NULL;
 
 	flush_sorted(b);
 	MemoryContextDelete(b->cxt);

@@ -255,7 +255,7 @@ exec_prepare(Jsonb *request, ExecPrepared *prep, ExecCallStats *stats,
 	exec_policy_check_env(req);
 	if (cache && cache->program_path &&
 		strcmp(cache->program_path, req->program_path) == 0)
-		spec->path = cache->canonical;
+		spec->path = pstrdup(cache->canonical); /* the cache's copy may go */
 	else
 	{
 		spec->path = exec_policy_resolve(req->program_path);
@@ -443,14 +443,14 @@ set_role_name(char *buf, Oid role)
 static void
 exec_call_on_exit(int code, Datum arg)
 {
-	if (call.active && !call.batch && execjson_log_executions)
-	{
-		int			sqlerrcode = call.fatal_sqlerrcode ?
-			call.fatal_sqlerrcode : ERRCODE_ADMIN_SHUTDOWN;
+	int			sqlerrcode = call.fatal_sqlerrcode ?
+		call.fatal_sqlerrcode : ERRCODE_ADMIN_SHUTDOWN;
 
+	if (call.active && call.batch)
+		exec_batch_on_exit(sqlerrcode);
+	else if (call.active && execjson_log_executions)
 		exec_log_execution(&exec_call_stats, call.start,
 						   psprintf("error:%s", unpack_sql_state(sqlerrcode)), 0);
-	}
 	call.active = false;
 }
 
@@ -464,8 +464,14 @@ exec_begin_call(bool batch)
 {
 	static bool exit_callback_registered = false;
 
+	/*
+	 * The exit callbacks run in the reverse order of registration: these two
+	 * are registered before wait.c's (at its first program), so they run
+	 * after it, once every program has been killed and reaped.
+	 */
 	if (!exit_callback_registered)
 	{
+		exec_stats_register_exit_callback();
 		before_shmem_exit(exec_call_on_exit, (Datum) 0);
 		exit_callback_registered = true;
 	}
@@ -518,6 +524,7 @@ exec_call_guarded(Jsonb *request)
 		ErrorData  *edata;
 
 		MemoryContextSwitchTo(oldcontext);
+		exec_end_call();
 		edata = CopyErrorData();
 		FlushErrorState();
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
@@ -532,7 +539,6 @@ exec_call_guarded(Jsonb *request)
 		edata->hide_stmt = true;
 		edata->hide_ctx = true;
 		edata->context = NULL;
-		exec_end_call();
 		ReThrowError(edata);
 	}
 	PG_END_TRY();

@@ -75,6 +75,9 @@ extern void exec_require_preload(void);
 extern void exec_begin_call(bool batch);
 extern void exec_end_call(void);
 
+/* batch.c */
+extern void exec_batch_on_exit(int sqlerrcode);
+
 /*
  * ExecRequest -- a validated run_program_v1 request.
  *

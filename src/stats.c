@@ -460,21 +460,30 @@ stats_on_exit(int code, Datum arg)
 }
 
 /*
- * exec_stats_begin -- a call starts (exec_call_stats was just reset): it
- * will be recorded unless execjson.stats_track is off.
- *
- * The exit callback is registered at the first call whatever stats_track
- * says, so that it always comes before wait.c's (registered later in the
- * call) and so runs after it.
+ * exec_stats_register_exit_callback -- register stats_on_exit once per
+ * backend.  execjson.c calls it when the first call or batch begins,
+ * whatever stats_track says, so that it always comes before wait.c's
+ * callback (registered when the first program starts) and so runs after
+ * it.
  */
 void
-exec_stats_begin(void)
+exec_stats_register_exit_callback(void)
 {
 	if (stats_hash != NULL && !exit_callback_registered)
 	{
 		before_shmem_exit(stats_on_exit, (Datum) 0);
 		exit_callback_registered = true;
 	}
+}
+
+/*
+ * exec_stats_begin -- a call starts (exec_call_stats was just reset): it
+ * will be recorded unless execjson.stats_track is off.
+ */
+void
+exec_stats_begin(void)
+{
+	exec_stats_register_exit_callback();
 	call_pending = execjson_stats_track && stats_hash != NULL;
 }
 

@@ -25,6 +25,7 @@ typedef enum ExecStatsOutcome
 #define EXEC_STATS_OTHER_ERROR (-1)
 
 extern void exec_stats_init(void);
+extern void exec_stats_register_exit_callback(void);
 extern void exec_stats_begin(void);
 extern void exec_stats_end(ExecStatsOutcome outcome, int code);
 extern void exec_stats_record(const ExecCallStats *st,

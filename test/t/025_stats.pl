@@ -162,6 +162,32 @@ SQL
 	is($r->{errors}, 0, 'terminate: not as an error');
 	ok($r->{user_cpu} >= 50, "terminate: the killed program's CPU time is counted ($r->{user_cpu} ms)");
 	assert_no_leftovers($node, $tag, 'terminate');
+
+	# The same for a batch, in a session whose first call was a batch: each
+	# running program is counted as cancelled, with the CPU it burned.
+	$tag = unique_tag('stats-terminate-batch');
+	$victim = ExecJsonTest::Session->new($node);
+	$victim->query('SELECT count(*) FROM exec_try_many(ARRAY['
+		  . sql_literal(encode_json_text({ kind => 'run_program_v1', program_path => $ok }))
+		  . '::jsonb])');
+	my $spin = sql_literal(encode_json_text(xj_request([ 'tag', $tag, 'spin', '60000' ])));
+	my $before = row($xjtool);
+	$victim->start_query("SELECT count(*) FROM exec_try_many(ARRAY[$spin, $spin]::jsonb[], 2)");
+	ok(scalar(wait_until_tagged($tag, 2, 30)), 'terminate mid-batch: both programs run');
+	Time::HiRes::sleep(0.5);
+	$control->query_value('SELECT pg_terminate_backend(' . $victim->backend_pid . ')');
+	ok($victim->wait_exit($HANG_SECS), 'terminate mid-batch: the session ends');
+	for (1 .. 500)
+	{
+		$r = row($xjtool);
+		last if $r->{calls} == $before->{calls} + 2;
+		Time::HiRes::sleep(0.01);
+	}
+	is($r->{calls} - $before->{calls}, 2, 'terminate mid-batch: both programs are counted');
+	is($r->{cancels} - $before->{cancels}, 2, 'terminate mid-batch: as cancels');
+	ok($r->{user_cpu} - $before->{user_cpu} >= 100,
+		sprintf("terminate mid-batch: their CPU time is counted (%.0f ms)", $r->{user_cpu} - $before->{user_cpu}));
+	assert_no_leftovers($node, $tag, 'terminate mid-batch');
 	$control->quit;
 }
 
