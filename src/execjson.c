@@ -269,6 +269,7 @@ exec_call(Jsonb *request)
 	spec.argv = build_argv(spec.path, &req);
 	spec.envp = build_envp(&req);
 	exec_spawn_add_limits(&spec);
+	exec_sandbox_check_settings(spec.path);
 	spec.sandbox = exec_sandbox_plan();
 	exec_call_stats.sandbox = spec.sandbox ? spec.sandbox->flags : 0;
 

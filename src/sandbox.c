@@ -47,6 +47,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -93,6 +95,14 @@ int			execjson_sandbox_tmp_bytes = 64 * 1024;	/* kB */
 static int	sandbox_flags = 0;
 
 /*
+ * An invalid value read from the configuration file (see
+ * accept_invalid_setting) is parsed to this: every call then fails.
+ */
+#define SANDBOX_SETTING_INVALID (-1)
+static bool sandbox_invalid = false;
+static bool sandbox_paths_invalid = false;
+
+/*
  * SandboxPaths -- the parsed execjson.sandbox_paths (the GUC's extra).
  * The strings follow the array; none ends in '/'.
  */
@@ -123,6 +133,7 @@ static const char *const step_names[] = {
 	[SANDBOX_STEP_MOUNT_PROC] = "mount_proc",
 	[SANDBOX_STEP_DETACH_OLD_ROOT] = "detach_old_root",
 	[SANDBOX_STEP_REMOUNT_ROOT] = "remount_root_read_only",
+	[SANDBOX_STEP_CONFIGURATION] = "configuration",
 };
 
 StaticAssertDecl(lengthof(step_names) == SANDBOX_STEP_LAST + 1,
@@ -179,6 +190,8 @@ errno_name(int err)
 static const char *
 sandbox_hint(int step, int err)
 {
+	if (step == SANDBOX_STEP_CONFIGURATION)
+		return "Fix execjson.sandbox or execjson.sandbox_paths in the server's configuration (the server log says what is wrong) and reload it.";
 	if (step == SANDBOX_STEP_CLONE && (err == ENOSPC || err == EUSERS))
 		return "The kernel allows no new user namespace: check the sysctl user.max_user_namespaces.";
 	if (step == SANDBOX_STEP_CLONE && err == EPERM)
@@ -207,6 +220,20 @@ exec_sandbox_raise_unavailable(const char *program_path, int step, int err)
 	exec_details_add_string(&details, "errno", errno_name(err));
 	exec_raise_hint(EXEC_SANDBOX_UNAVAILABLE, &details,
 					sandbox_hint(step, err));
+}
+
+/*
+ * exec_sandbox_check_settings -- exec_sandbox_unavailable (step
+ * "configuration", EINVAL) if the configuration file gave execjson.sandbox
+ * or execjson.sandbox_paths an invalid value: the policy the DBA meant is
+ * unknown, so no program runs.
+ */
+void
+exec_sandbox_check_settings(const char *program_path)
+{
+	if (sandbox_invalid || sandbox_paths_invalid)
+		exec_sandbox_raise_unavailable(program_path, SANDBOX_STEP_CONFIGURATION,
+									   EINVAL);
 }
 
 /*
@@ -341,7 +368,12 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 		{
 			GUC_check_errdetail("Unrecognized element \"%.*s\"; the elements are processes, filesystem and network.",
 								(int) Min(len, 64), item);
-			return false;
+			if (!exec_accept_invalid_setting(source))
+				return false;
+			exec_log_invalid_setting("execjson.sandbox",
+									 "Every call fails with exec_sandbox_unavailable until it is fixed.");
+			flags = SANDBOX_SETTING_INVALID;
+			break;
 		}
 	}
 
@@ -351,7 +383,7 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 	*result = flags;
 	*extra = result;
 
-	if (flags != 0 && warn_now(source))
+	if (flags > 0 && warn_now(source))
 		warn_if_refused();
 	return true;
 }
@@ -362,7 +394,10 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 void
 execjson_assign_sandbox(const char *newval, void *extra)
 {
-	sandbox_flags = extra ? *(int *) extra : 0;
+	int			flags = extra ? *(int *) extra : 0;
+
+	sandbox_invalid = (flags == SANDBOX_SETTING_INVALID);
+	sandbox_flags = sandbox_invalid ? 0 : flags;
 }
 
 /*
@@ -392,6 +427,28 @@ path_is_plain(const char *path, size_t len)
 }
 
 /*
+ * accept_invalid_paths -- for an invalid execjson.sandbox_paths: false
+ * (reject it), or, from the configuration file, true with a list marked
+ * invalid as *extra: every call then fails (see guc.c).
+ */
+static bool
+accept_invalid_paths(GucSource source, void **extra)
+{
+	SandboxPaths *result;
+
+	if (!exec_accept_invalid_setting(source))
+		return false;
+	exec_log_invalid_setting("execjson.sandbox_paths",
+							 "Every call fails with exec_sandbox_unavailable until it is fixed.");
+	result = execjson_guc_malloc(offsetof(SandboxPaths, items));
+	if (result == NULL)
+		return false;
+	result->count = -1;
+	*extra = result;
+	return true;
+}
+
+/*
  * execjson_check_sandbox_paths -- GUC check hook of
  * execjson.sandbox_paths: absolute, plain paths, not "/" and nothing under
  * /proc (the sandbox's own).  An entry that does not exist draws a
@@ -417,20 +474,20 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 		if (len >= MAXPGPATH)
 		{
 			GUC_check_errdetail("An entry is longer than %d bytes.", MAXPGPATH - 1);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		if (!path_is_plain(item, len))
 		{
 			GUC_check_errdetail("Entry \"%.*s\" is not an absolute path without \".\" or \"..\" components.",
 								(int) len, item);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		if (len == 1 || (len >= 5 && strncmp(item, "/proc", 5) == 0 &&
 						 (len == 5 || item[5] == '/')))
 		{
 			GUC_check_errdetail("Entry \"%.*s\" cannot be bound into the sandbox: \"/\" would expose everything, and /proc is the sandbox's own.",
 								(int) len, item);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		count++;
 		strbytes += len + 1;
@@ -475,6 +532,7 @@ void
 execjson_assign_sandbox_paths(const char *newval, void *extra)
 {
 	sandbox_paths = (const SandboxPaths *) extra;
+	sandbox_paths_invalid = sandbox_paths && sandbox_paths->count < 0;
 }
 
 /*

@@ -44,7 +44,8 @@ typedef enum ExecSandboxStep
 	SANDBOX_STEP_MOUNT_PROC,
 	SANDBOX_STEP_DETACH_OLD_ROOT,
 	SANDBOX_STEP_REMOUNT_ROOT,
-	SANDBOX_STEP_LAST = SANDBOX_STEP_REMOUNT_ROOT
+	SANDBOX_STEP_CONFIGURATION, /* parent side: an invalid setting */
+	SANDBOX_STEP_LAST = SANDBOX_STEP_CONFIGURATION
 } ExecSandboxStep;
 
 /* One filesystem step of the plan. */
@@ -86,6 +87,7 @@ typedef struct ExecSandboxPlan
 /* parent side */
 extern const ExecSandboxPlan *exec_sandbox_plan(void);
 extern const char *exec_sandbox_describe(int flags);
+extern void exec_sandbox_check_settings(const char *program_path);
 pg_noreturn extern void exec_sandbox_raise_unavailable(const char *program_path,
 													   int step, int err);
 
