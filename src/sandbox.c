@@ -196,6 +196,8 @@ sandbox_hint(int step, int err)
 		return "The kernel allows no new user namespace: check the sysctl user.max_user_namespaces.";
 	if (step == SANDBOX_STEP_CLONE && err == EPERM)
 		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, a seccomp filter on the server (containers), or a server started by chroot (a user namespace needs a real root; use pivot_root or a container).";
+	if (step == SANDBOX_STEP_BIND && err == EINVAL)
+		return "Without mount_setattr (Linux 5.12), a path with mounts below it cannot be bound read-only at every level: list the paths without mounts below them in execjson.sandbox_paths, or upgrade the kernel.";
 	if (step == SANDBOX_STEP_MOUNT_PROC && err == EPERM)
 		return "A new /proc cannot be mounted where the server's /proc is partly covered by other mounts (as in many containers).";
 	if (err == EPERM || err == EACCES)
@@ -607,6 +609,26 @@ add_host_path(PlanBuilder *b, const char *path)
 }
 
 /*
+ * have_mount_setattr -- whether the kernel has mount_setattr(2), asked once
+ * per backend: a call with an invalid size fails with EINVAL if it does,
+ * ENOSYS if it does not (before Linux 5.12, or a seccomp filter).
+ */
+static bool
+have_mount_setattr(void)
+{
+#ifdef SYS_mount_setattr
+	static int	have = -1;
+
+	if (have < 0)
+		have = (syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) == 0 ||
+				errno != ENOSYS);
+	return have;
+#else
+	return false;
+#endif
+}
+
+/*
  * exec_sandbox_plan -- the plan for the next call under the current
  * settings, or NULL when execjson.sandbox is empty.  Built in the current
  * memory context.
@@ -636,6 +658,7 @@ exec_sandbox_plan(void)
 		int			i;
 
 		plan->clone_flags |= CLONE_NEWNS;
+		plan->no_mount_setattr = !have_mount_setattr();
 		plan->root_options = SANDBOX_ROOT_OPTIONS;
 		plan->tmp_options = psprintf("mode=1777,size=%lldk",
 									 (long long) execjson_sandbox_tmp_bytes);
@@ -730,26 +753,30 @@ child_map_ids(const ExecSandboxPlan *plan, int *err)
 }
 
 /*
- * child_make_read_only -- make the recursive bind at path read-only and
- * private (no mount the server makes later under it shows up) at every
- * level.  Without mount_setattr(), a remount of the top mount that keeps
- * its locked flags (atime mode, nosuid, nodev, noexec), which the kernel
- * otherwise refuses with EPERM.
+ * child_make_read_only -- make the bind at path read-only and private (no
+ * mount the server makes later under it shows up) at every level: with
+ * mount_setattr(), the recursive bind; without it, the bind is not
+ * recursive (the kernel refuses, EINVAL, to bind a path with mounts below
+ * it that way in a user namespace, so none is left writable), and a
+ * remount of it keeps its locked flags (atime mode, nosuid, nodev,
+ * noexec), which the kernel otherwise refuses with EPERM.
  */
 static int
-child_make_read_only(const char *path, int *err)
+child_make_read_only(const ExecSandboxPlan *plan, const char *path, int *err)
 {
 	struct statfs sfs;
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
 
 #ifdef SYS_mount_setattr
-	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
+	if (!plan->no_mount_setattr)
+	{
+		uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
 
-	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
-				attr, sizeof(attr)) == 0)
+		if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
+					attr, sizeof(attr)) != 0)
+			FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
 		return 0;
-	if (errno != ENOSYS)
-		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
+	}
 #endif
 	if (statfs(path, &sfs) != 0)
 		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
@@ -797,9 +824,10 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 				FAIL(SANDBOX_STEP_SYMLINK);
 			return 0;
 		case SANDBOX_OP_BIND_RO:
-			if (mount(op->a, op->b, NULL, MS_BIND | MS_REC, NULL) != 0)
+			if (mount(op->a, op->b, NULL,
+					  MS_BIND | (plan->no_mount_setattr ? 0 : MS_REC), NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);
-			return child_make_read_only(op->b, err);
+			return child_make_read_only(plan, op->b, err);
 		case SANDBOX_OP_BIND_DEV:
 			if (mount(op->a, op->b, NULL, MS_BIND, NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);

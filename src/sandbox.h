@@ -54,7 +54,9 @@ typedef enum ExecSandboxOpKind
 	SANDBOX_OP_MKDIR,			/* mkdir(a), EEXIST ignored */
 	SANDBOX_OP_CREATE_FILE,		/* an empty file a, to bind a file onto */
 	SANDBOX_OP_SYMLINK,			/* symlink(a = target, b = link path) */
-	SANDBOX_OP_BIND_RO,			/* bind a (recursively) onto b, read-only */
+	SANDBOX_OP_BIND_RO,			/* bind a (recursively if it can be made
+								 * read-only at every level) onto b,
+								 * read-only */
 	SANDBOX_OP_BIND_DEV,		/* bind the device file a onto b */
 	SANDBOX_OP_MOUNT_TMP,		/* the private tmpfs at a */
 	SANDBOX_OP_MOUNT_PROC		/* a fresh proc at a */
@@ -80,6 +82,7 @@ typedef struct ExecSandboxPlan
 	int			gid_map_len;
 	const char *root_options;	/* tmpfs options of the new root */
 	const char *tmp_options;	/* tmpfs options of /tmp */
+	bool		no_mount_setattr;	/* binds are not recursive (see sandbox.c) */
 	int			nops;
 	ExecSandboxOp *ops;
 } ExecSandboxPlan;
