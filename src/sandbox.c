@@ -134,6 +134,7 @@ static const char *const step_names[] = {
 	[SANDBOX_STEP_DETACH_OLD_ROOT] = "detach_old_root",
 	[SANDBOX_STEP_REMOUNT_ROOT] = "remount_root_read_only",
 	[SANDBOX_STEP_CONFIGURATION] = "configuration",
+	[SANDBOX_STEP_DISABLE_USERNS] = "disable_user_namespaces",
 };
 
 StaticAssertDecl(lengthof(step_names) == SANDBOX_STEP_LAST + 1,
@@ -753,6 +754,21 @@ child_map_ids(const ExecSandboxPlan *plan, int *err)
 }
 
 /*
+ * child_disable_userns -- no user namespace can be made inside ours: in a
+ * nested one the program would have every capability again (mount a
+ * tmpfs beyond sandbox_tmp_bytes, make pid and network namespaces).  The
+ * sysctl is per user namespace; the program, which is not uid 0 in ours,
+ * keeps no capability across execve() to change it back (bubblewrap's
+ * --disable-userns does the same).
+ */
+static int
+child_disable_userns(int *err)
+{
+	return write_proc_file("/proc/sys/user/max_user_namespaces", "0", 1,
+						   SANDBOX_STEP_DISABLE_USERNS, err);
+}
+
+/*
  * child_make_read_only -- make the bind at path read-only and private (no
  * mount the server makes later under it shows up) at every level: with
  * mount_setattr(), the recursive bind; without it, the bind is not
@@ -891,7 +907,8 @@ child_leave_old_root(int *err)
 
 /*
  * exec_sandbox_child_setup -- in the cloned child, already in its new
- * namespaces: map the ids and, for "filesystem", build the new root.
+ * namespaces: map the ids, allow no nested user namespace and, for
+ * "filesystem", build the new root.
  * Returns 0, or the step that failed with *err set.
  */
 int
@@ -901,6 +918,8 @@ exec_sandbox_child_setup(const ExecSandboxPlan *plan, int *err)
 	int			i;
 
 	if ((step = child_map_ids(plan, err)) != 0)
+		return step;
+	if ((step = child_disable_userns(err)) != 0)
 		return step;
 	if (!(plan->flags & EXEC_SANDBOX_FILESYSTEM))
 		return 0;
