@@ -661,8 +661,13 @@ exec_sandbox_plan(void)
 		plan->clone_flags |= CLONE_NEWNS;
 		plan->no_mount_setattr = !have_mount_setattr();
 		plan->root_options = SANDBOX_ROOT_OPTIONS;
-		plan->tmp_options = psprintf("mode=1777,size=%lldk",
-									 (long long) execjson_sandbox_tmp_bytes);
+		/*
+		 * Inodes bounded too, one per 4 kB (at least 1024): each costs
+		 * kernel memory that size= does not count (~1 kB).
+		 */
+		plan->tmp_options = psprintf("mode=1777,size=%lldk,nr_inodes=%lld",
+									 (long long) execjson_sandbox_tmp_bytes,
+									 (long long) Max(execjson_sandbox_tmp_bytes / 4, 1024));
 
 		b.maxops = 32;
 		b.nops = 0;

@@ -120,6 +120,14 @@ $r = result_of([ 'write-file', '500000', 'print', '"wrote"' ],
 	"SET execjson.sandbox_tmp_bytes = '1MB'; ");
 is($r, 'wrote', 'a smaller one can');
 
+# and so is its number of files: one inode per 4 kB, at least 1024
+$r = result_of([ 'inodes', '3000' ], "SET execjson.sandbox_tmp_bytes = '4MB'; ");
+ok($r && $r->{inodes} >= 900 && $r->{inodes} <= 1024,
+	'/tmp of 4 MB holds about 1024 files') or diag(explain($r));
+is($r && $r->{error}, 'ENOSPC', 'then no more');
+$r = result_of([ 'inodes', '3000' ], "SET execjson.sandbox_tmp_bytes = '16MB'; ");
+is($r && $r->{inodes}, 3000, '/tmp of 16 MB holds 3000 files');
+
 # the bound paths: readable, not writable (the test itself can write there)
 ok(-w "$base/bin" && -w "$base/data", 'the host directories are writable by the server');
 is(open_result("$base/data/file"), 'ok', 'a file under sandbox_paths is readable');
