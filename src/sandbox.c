@@ -50,7 +50,9 @@
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "compat.h"
 #include "errors.h"
@@ -78,6 +80,8 @@
 #define AT_RECURSIVE 0x8000
 #endif
 #define SANDBOX_MOUNT_ATTR_RDONLY 0x00000001
+#define SANDBOX_MOUNT_ATTR_NOSUID 0x00000002
+#define SANDBOX_MOUNT_ATTR_NODEV 0x00000004
 /* struct mount_attr: attr_set, attr_clr, propagation, userns_fd */
 #define SANDBOX_MOUNT_ATTR_WORDS 4
 
@@ -430,6 +434,63 @@ path_is_plain(const char *path, size_t len)
 }
 
 /*
+ * path_contains -- is inner the directory outer or under it?
+ */
+static bool
+path_contains(const char *outer, const char *inner)
+{
+	size_t		len = strlen(outer);
+
+	return strncmp(outer, inner, len) == 0 &&
+		(inner[len] == '\0' || inner[len] == '/');
+}
+
+/*
+ * warn_if_server_path -- a WARNING when the sandbox_paths entry path is, or
+ * holds, the data directory or a unix socket directory of the server: a
+ * read-only bind still lets a program connect to a socket and write to a
+ * FIFO under it, and read what the server's OS user may read.
+ */
+static void
+warn_if_server_path(const char *path)
+{
+	char		resolved[PATH_MAX];
+	char		dir[PATH_MAX];
+	const char *what = NULL;
+
+	if (realpath(path, resolved) == NULL)
+		return;
+	if (DataDir && realpath(DataDir, dir) != NULL && path_contains(resolved, dir))
+		what = "data directory";
+	if (what == NULL && Unix_socket_directories)
+	{
+		char	   *raw = pstrdup(Unix_socket_directories);
+		List	   *dirs;
+
+		if (SplitDirectoriesString(raw, ',', &dirs))
+		{
+			ListCell   *lc;
+
+			foreach(lc, dirs)
+			{
+				const char *d = (const char *) lfirst(lc);
+
+				if (d[0] != '@' && realpath(d, dir) != NULL &&
+					path_contains(resolved, dir))
+					what = "unix socket directory";
+			}
+		}
+	}
+	if (what)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("execjson.sandbox_paths entry \"%s\" exposes the server's %s to sandboxed programs",
+						path, what),
+				 errdetail("A read-only bind still lets a program connect to the server's sockets, write to FIFOs and read what the server's OS user may read under it."),
+				 errhint("Never list the data directory, the socket directories, /run or /var/run, or a directory that holds one of them.")));
+}
+
+/*
  * accept_invalid_paths -- for an invalid execjson.sandbox_paths: false
  * (reject it), or, from the configuration file, true with a list marked
  * invalid as *extra: every call then fails (see guc.c).
@@ -520,6 +581,8 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 					 errmsg("execjson.sandbox_paths entry \"%s\" does not exist",
 							strings),
 					 errdetail("It is ignored while it does not exist.")));
+		else if (warn_now(source))
+			warn_if_server_path(strings);
 		result->items[result->count++] = strings;
 		strings += len + 1;
 	}
@@ -774,8 +837,9 @@ child_disable_userns(int *err)
 }
 
 /*
- * child_make_read_only -- make the bind at path read-only and private (no
- * mount the server makes later under it shows up) at every level: with
+ * child_make_read_only -- make the bind at path read-only, nosuid, nodev
+ * and private (no mount the server makes later under it shows up) at
+ * every level: with
  * mount_setattr(), the recursive bind; without it, the bind is not
  * recursive (the kernel refuses, EINVAL, to bind a path with mounts below
  * it that way in a user namespace, so none is left writable), and a
@@ -786,12 +850,15 @@ static int
 child_make_read_only(const ExecSandboxPlan *plan, const char *path, int *err)
 {
 	struct statfs sfs;
-	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
 
 #ifdef SYS_mount_setattr
 	if (!plan->no_mount_setattr)
 	{
-		uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
+		uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {
+			SANDBOX_MOUNT_ATTR_RDONLY | SANDBOX_MOUNT_ATTR_NOSUID | SANDBOX_MOUNT_ATTR_NODEV,
+			0, MS_PRIVATE, 0
+		};
 
 		if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE,
 					attr, sizeof(attr)) != 0)

@@ -37,6 +37,8 @@
  *   ls DIR          print {"ls": [the names in DIR]} ([] if unreadable)
  *   connect IP PORT a TCP connection; print {"connect": "ok" or errno name}
  *   ifaces          print {"ifaces": [network interface names]}
+ *   mountflags PATH print {"mountflags": "ro,nosuid,nodev,noexec" -- those
+ *                   of these flags the mount at PATH has -- or errno name}
  *   userns          try to make a user namespace (in a child process);
  *                   print {"userns": "ok" or errno name}
  *   inodes N        create up to N empty files in a new directory of /tmp
@@ -57,6 +59,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -555,6 +558,23 @@ main(int argc, char **argv)
 				if_freenameindex(ifs);
 			fputs("]}", stdout);
 			fflush(stdout);
+		}
+		else if (strcmp(cmd, "mountflags") == 0)
+		{
+			struct statvfs sv;
+
+			if (statvfs(arg, &sv) != 0)
+				print_result("mountflags", 0);
+			else
+			{
+				printf("{\"mountflags\": \"%s%s%s%s\"}",
+					   (sv.f_flag & ST_RDONLY) ? "ro," : "",
+					   (sv.f_flag & ST_NOSUID) ? "nosuid," : "",
+					   (sv.f_flag & ST_NODEV) ? "nodev," : "",
+					   (sv.f_flag & ST_NOEXEC) ? "noexec," : "");
+				fflush(stdout);
+			}
+			i++;
 		}
 		else if (strcmp(cmd, "userns") == 0)
 		{

@@ -11,6 +11,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 
+use File::Basename ();
 use File::Copy ();
 use File::Path ();
 use PostgreSQL::Test::Cluster;
@@ -142,6 +143,13 @@ $r = result_of([ 'create', "/xj-$$" ]);
 is($r && $r->{create}, 'EROFS', 'the root is read-only');
 ok(!-e "$base/data/new" && !-e "$base/bin/new", 'nothing was written on the host');
 
+# and nosuid, nodev: no setuid program, no device file under a bound path
+for my $path ("$base/data", "$base/bin", '/usr')
+{
+	$r = result_of([ 'mountflags', $path ]);
+	like($r && $r->{mountflags}, qr/^ro,nosuid,nodev,/, "$path is bound read-only, nosuid, nodev");
+}
+
 # a dynamically linked program needs its libraries' directories
 SKIP:
 {
@@ -161,6 +169,17 @@ is($r, 1, 'with sandbox_paths = /usr,/lib,/lib64 it runs');
 like($err, qr/WARNING:.*"\/no\/such\/dir" does not exist/,
 	'a missing sandbox_paths entry draws a WARNING');
 is($none, 2, 'and is ignored');
+
+# an entry that exposes the server's own files or sockets warns
+for my $path ($pgdata, $sockdir, File::Basename::dirname($pgdata))
+{
+	($none, $err) = run([ 'print', '3' ],
+		"SET execjson.sandbox_paths = '/usr,/lib,/lib64,$path'; ");
+	like($err, qr/WARNING:.*sandbox_paths entry .* exposes the server's (data|unix socket) directory/,
+		"an entry for $path warns");
+}
+($none, $err) = run([ 'print', '3' ], "SET execjson.sandbox_paths = '/usr,/lib,/lib64,$base/data'; ");
+unlike($err, qr/WARNING/, 'another entry does not');
 
 $node->stop;
 File::Path::rmtree($base);

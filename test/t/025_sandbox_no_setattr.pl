@@ -119,6 +119,8 @@ my ($libdir) = sort keys %libdirs;
 is(create_result($node, "$libdir/xj-$$"), 'EROFS', 'a library directory is read-only');
 is(create_result($node, "/xj-$$"), 'EROFS', 'the root is read-only');
 ok(!-e "$base/plain/x" && !-e "$base/bin/x", 'nothing was written on the host');
+($r) = run($node, [ 'mountflags', "$base/plain" ]);
+like($r && $r->{mountflags}, qr/^ro,nosuid,nodev,/, 'a bound path is read-only, nosuid, nodev');
 
 ($r, $err) = run($node, [ 'create', "$base/data/sub/y" ], $with_data);
 my $d = error_detail_of($err);
