@@ -95,10 +95,10 @@ check_prefix_entry(const char *item, size_t *len)
  * execjson_check_allow_prefixes -- GUC check hook.
  *
  * Rejects a relative entry (from the configuration file: accepts it as
- * an empty list, so that no program may run); warns about an entry that exists but is not
- * canonical (it goes through a symlink, or has "." or ".." components),
- * because no canonical program path can lie under it.  Empty entries are
- * ignored.  Builds the parsed list as *extra.
+ * an empty list, so that no program may run); warns about an entry that
+ * exists but is not canonical (it goes through a symlink, or has "." or
+ * ".." components), because no canonical program path can lie under it.
+ * Empty entries are ignored.  Builds the parsed list as *extra.
  *
  * The warning goes to whoever set the value interactively (SET, ALTER
  * ... SET), and once to the log when the postmaster reads the

@@ -47,8 +47,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "access/parallel.h"
-#include "access/xact.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "utils/guc.h"
@@ -100,7 +98,8 @@ static int	sandbox_flags = 0;
 
 /*
  * An invalid value read from the configuration file (see
- * accept_invalid_setting) is parsed to this: every call then fails.
+ * exec_accept_invalid_setting in guc.c) is parsed to this: every call then
+ * fails.
  */
 #define SANDBOX_SETTING_INVALID (-1)
 static bool sandbox_invalid = false;
