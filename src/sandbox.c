@@ -202,6 +202,8 @@ sandbox_hint(int step, int err)
 		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, a seccomp filter on the server (containers), or a server started by chroot (a user namespace needs a real root; use pivot_root or a container).";
 	if (step == SANDBOX_STEP_BIND && err == EINVAL)
 		return "Without mount_setattr (Linux 5.12), a path with mounts below it cannot be bound read-only at every level: list the paths without mounts below them in execjson.sandbox_paths, or upgrade the kernel.";
+	if (step == SANDBOX_STEP_DISABLE_USERNS)
+		return "The sandbox sets user.max_user_namespaces to 0 inside its own user namespace, through the server's /proc/sys, which must be mounted and writable (many containers mount it read-only).";
 	if (step == SANDBOX_STEP_MOUNT_PROC && err == EPERM)
 		return "A new /proc cannot be mounted where the server's /proc is partly covered by other mounts (as in many containers).";
 	if (err == EPERM || err == EACCES)
