@@ -39,7 +39,8 @@ PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 # Where the test programs go: readable by the server's OS user.
 EXECJSON_TEST_DIR ?= /tmp/execjson-test
 TEST_PROGRAMS = test/programs/xjtool test/programs/ok test/programs/ids \
-	test/programs/swapshim.so
+	test/programs/swapshim.so test/programs/nosetattr.so \
+	test/programs/cloneshim.so
 EXTRA_CLEAN = $(TEST_PROGRAMS) test/bench/floor
 
 PG_CONFIG ?= pg_config

@@ -289,6 +289,7 @@ exec_prepare(Jsonb *request, ExecPrepared *prep, ExecCallStats *stats,
 	spec->argv = build_argv(spec->path, req);
 	spec->envp = build_envp(req);
 	exec_spawn_add_limits(spec);
+	exec_sandbox_check_settings(spec->path);
 	spec->sandbox = exec_sandbox_plan();
 	stats->sandbox = spec->sandbox ? spec->sandbox->flags : 0;
 }

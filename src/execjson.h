@@ -67,6 +67,9 @@ typedef struct ExecGucList
 } ExecGucList;
 
 typedef bool (*ExecGucListCheck) (const char *item, size_t *len);
+extern bool exec_accept_invalid_setting(GucSource source);
+extern void exec_log_invalid_setting(const char *name,
+									 const char *consequence);
 extern ExecGucList *exec_guc_list_parse(const char *value,
 										ExecGucListCheck check);
 

@@ -14,6 +14,8 @@
 
 #include <limits.h>
 
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -121,6 +123,43 @@ exec_guc_list_parse(const char *value, ExecGucListCheck check)
 		}
 	}
 	return list;
+}
+
+/*
+ * exec_accept_invalid_setting -- whether a check hook should accept an invalid
+ * value from source as "invalid" (every call then fails closed) instead of
+ * rejecting it.  Rejecting it would leave the previous value -- at server
+ * start, the default: no sandbox -- with only a line in the log.  So:
+ * accepted when read from the configuration file (or the command line) by
+ * the postmaster, by a backend reloading it (outside any transaction), or
+ * restored in a parallel worker; rejected -- an ERROR to the superuser --
+ * for SET, ALTER ROLE/DATABASE ... SET (PGC_S_TEST) and ALTER SYSTEM (which
+ * validates with PGC_S_FILE, in a backend's transaction).
+ */
+bool
+exec_accept_invalid_setting(GucSource source)
+{
+	if (source >= PGC_S_INTERACTIVE)
+		return false;
+	return !IsUnderPostmaster || !IsTransactionState() ||
+		InitializingParallelWorker;
+}
+
+/*
+ * exec_log_invalid_setting -- say, once (from the postmaster), that the
+ * configuration file gives name an invalid value that fails every call.
+ */
+void
+exec_log_invalid_setting(const char *name, const char *consequence)
+{
+	if (IsUnderPostmaster)
+		return;
+	ereport(LOG,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for parameter \"%s\" in the server's configuration", name),
+			 GUC_check_errdetail_string ?
+			 errdetail_internal("%s", GUC_check_errdetail_string) : 0,
+			 errhint("%s", consequence)));
 }
 
 /*

@@ -94,10 +94,11 @@ check_prefix_entry(const char *item, size_t *len)
 /*
  * execjson_check_allow_prefixes -- GUC check hook.
  *
- * Rejects a relative entry; warns about an entry that exists but is not
- * canonical (it goes through a symlink, or has "." or ".." components),
- * because no canonical program path can lie under it.  Empty entries are
- * ignored.  Builds the parsed list as *extra.
+ * Rejects a relative entry (from the configuration file: accepts it as
+ * an empty list, so that no program may run); warns about an entry that
+ * exists but is not canonical (it goes through a symlink, or has "." or
+ * ".." components), because no canonical program path can lie under it.
+ * Empty entries are ignored.  Builds the parsed list as *extra.
  *
  * The warning goes to whoever set the value interactively (SET, ALTER
  * ... SET), and once to the log when the postmaster reads the
@@ -114,7 +115,19 @@ execjson_check_allow_prefixes(char **newval, void **extra, GucSource source)
 	int			i;
 
 	if (list == NULL)
-		return false;
+	{
+		/*
+		 * Invalid in the configuration file: nothing may run, rather than
+		 * the default's /nix/store/ (see guc.c).
+		 */
+		if (!exec_accept_invalid_setting(source))
+			return false;
+		exec_log_invalid_setting("execjson.allow_prefixes",
+								 "No program may run (exec_program_not_allowed) until it is fixed.");
+		list = exec_guc_list_parse("", check_prefix_entry);
+		if (list == NULL)
+			return false;
+	}
 	if (source >= PGC_S_INTERACTIVE && !InitializingParallelWorker)
 		elevel = WARNING;
 	else if (!IsUnderPostmaster)

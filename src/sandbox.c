@@ -48,9 +48,11 @@
 #include <unistd.h>
 
 #include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "storage/ipc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/varlena.h"
 
 #include "compat.h"
 #include "errors.h"
@@ -85,6 +87,8 @@
 #define AT_RECURSIVE 0x8000
 #endif
 #define SANDBOX_MOUNT_ATTR_RDONLY 0x00000001
+#define SANDBOX_MOUNT_ATTR_NOSUID 0x00000002
+#define SANDBOX_MOUNT_ATTR_NODEV 0x00000004
 /* struct mount_attr: attr_set, attr_clr, propagation, userns_fd */
 #define SANDBOX_MOUNT_ATTR_WORDS 4
 
@@ -100,6 +104,15 @@ int			execjson_sandbox_tmp_bytes = 64 * 1024;	/* kB */
 
 /* The parsed execjson.sandbox */
 static int	sandbox_flags = 0;
+
+/*
+ * An invalid value read from the configuration file (see
+ * exec_accept_invalid_setting in guc.c) is parsed to this: every call then
+ * fails.
+ */
+#define SANDBOX_SETTING_INVALID (-1)
+static bool sandbox_invalid = false;
+static bool sandbox_paths_invalid = false;
 
 /*
  * SandboxPaths -- the parsed execjson.sandbox_paths (the GUC's extra).
@@ -132,6 +145,8 @@ static const char *const step_names[] = {
 	[SANDBOX_STEP_MOUNT_PROC] = "mount_proc",
 	[SANDBOX_STEP_DETACH_OLD_ROOT] = "detach_old_root",
 	[SANDBOX_STEP_REMOUNT_ROOT] = "remount_root_read_only",
+	[SANDBOX_STEP_CONFIGURATION] = "configuration",
+	[SANDBOX_STEP_DISABLE_USERNS] = "disable_user_namespaces",
 };
 
 StaticAssertDecl(lengthof(step_names) == SANDBOX_STEP_LAST + 1,
@@ -188,10 +203,16 @@ errno_name(int err)
 static const char *
 sandbox_hint(int step, int err)
 {
+	if (step == SANDBOX_STEP_CONFIGURATION)
+		return "Fix execjson.sandbox or execjson.sandbox_paths in the server's configuration (the server log says what is wrong) and reload it.";
 	if (step == SANDBOX_STEP_CLONE && (err == ENOSPC || err == EUSERS))
 		return "The kernel allows no new user namespace: check the sysctl user.max_user_namespaces.";
 	if (step == SANDBOX_STEP_CLONE && err == EPERM)
 		return "The kernel refuses unprivileged user namespaces: check kernel.unprivileged_userns_clone, a seccomp filter on the server (containers), or a server started by chroot (a user namespace needs a real root; use pivot_root or a container).";
+	if (step == SANDBOX_STEP_BIND && err == EINVAL)
+		return "Without mount_setattr (Linux 5.12), a path with mounts below it cannot be bound read-only at every level: list the paths without mounts below them in execjson.sandbox_paths, or upgrade the kernel.";
+	if (step == SANDBOX_STEP_DISABLE_USERNS)
+		return "The sandbox sets user.max_user_namespaces to 0 inside its own user namespace, through the server's /proc/sys, which must be mounted and writable (many containers mount it read-only).";
 	if (step == SANDBOX_STEP_MOUNT_PROC && err == EPERM)
 		return "A new /proc cannot be mounted where the server's /proc is partly covered by other mounts (as in many containers).";
 	if (err == EPERM || err == EACCES)
@@ -216,6 +237,20 @@ exec_sandbox_raise_unavailable(const char *program_path, int step, int err)
 	exec_details_add_string(&details, "errno", errno_name(err));
 	exec_raise_hint(EXEC_SANDBOX_UNAVAILABLE, &details,
 					sandbox_hint(step, err));
+}
+
+/*
+ * exec_sandbox_check_settings -- exec_sandbox_unavailable (step
+ * "configuration", EINVAL) if the configuration file gave execjson.sandbox
+ * or execjson.sandbox_paths an invalid value: the policy the DBA meant is
+ * unknown, so no program runs.
+ */
+void
+exec_sandbox_check_settings(const char *program_path)
+{
+	if (sandbox_invalid || sandbox_paths_invalid)
+		exec_sandbox_raise_unavailable(program_path, SANDBOX_STEP_CONFIGURATION,
+									   EINVAL);
 }
 
 /*
@@ -350,7 +385,12 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 		{
 			GUC_check_errdetail("Unrecognized element \"%.*s\"; the elements are processes, filesystem and network.",
 								(int) Min(len, 64), item);
-			return false;
+			if (!exec_accept_invalid_setting(source))
+				return false;
+			exec_log_invalid_setting("execjson.sandbox",
+									 "Every call fails with exec_sandbox_unavailable until it is fixed.");
+			flags = SANDBOX_SETTING_INVALID;
+			break;
 		}
 	}
 
@@ -360,7 +400,7 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 	*result = flags;
 	*extra = result;
 
-	if (flags != 0 && warn_now(source))
+	if (flags > 0 && warn_now(source))
 		warn_if_refused();
 	return true;
 }
@@ -371,7 +411,10 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 void
 execjson_assign_sandbox(const char *newval, void *extra)
 {
-	sandbox_flags = extra ? *(int *) extra : 0;
+	int			flags = extra ? *(int *) extra : 0;
+
+	sandbox_invalid = (flags == SANDBOX_SETTING_INVALID);
+	sandbox_flags = sandbox_invalid ? 0 : flags;
 }
 
 /*
@@ -401,6 +444,85 @@ path_is_plain(const char *path, size_t len)
 }
 
 /*
+ * path_contains -- is inner the directory outer or under it?
+ */
+static bool
+path_contains(const char *outer, const char *inner)
+{
+	size_t		len = strlen(outer);
+
+	return strncmp(outer, inner, len) == 0 &&
+		(inner[len] == '\0' || inner[len] == '/');
+}
+
+/*
+ * warn_if_server_path -- a WARNING when the sandbox_paths entry path is, or
+ * holds, the data directory or a unix socket directory of the server: a
+ * read-only bind still lets a program connect to a socket and write to a
+ * FIFO under it, and read what the server's OS user may read.
+ */
+static void
+warn_if_server_path(const char *path)
+{
+	char		resolved[PATH_MAX];
+	char		dir[PATH_MAX];
+	const char *what = NULL;
+
+	if (realpath(path, resolved) == NULL)
+		return;
+	if (DataDir && realpath(DataDir, dir) != NULL && path_contains(resolved, dir))
+		what = "data directory";
+	if (what == NULL && Unix_socket_directories)
+	{
+		char	   *raw = pstrdup(Unix_socket_directories);
+		List	   *dirs;
+
+		if (SplitDirectoriesString(raw, ',', &dirs))
+		{
+			ListCell   *lc;
+
+			foreach(lc, dirs)
+			{
+				const char *d = (const char *) lfirst(lc);
+
+				if (d[0] != '@' && realpath(d, dir) != NULL &&
+					path_contains(resolved, dir))
+					what = "unix socket directory";
+			}
+		}
+	}
+	if (what)
+		ereport(WARNING,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("execjson.sandbox_paths entry \"%s\" exposes the server's %s to sandboxed programs",
+						path, what),
+				 errdetail("A read-only bind still lets a program connect to the server's sockets, write to FIFOs and read what the server's OS user may read under it."),
+				 errhint("Never list the data directory, the socket directories, /run or /var/run, or a directory that holds one of them.")));
+}
+
+/*
+ * accept_invalid_paths -- for an invalid execjson.sandbox_paths: false
+ * (reject it), or, from the configuration file, true with a list marked
+ * invalid as *extra: every call then fails (see guc.c).
+ */
+static bool
+accept_invalid_paths(GucSource source, void **extra)
+{
+	SandboxPaths *result;
+
+	if (!exec_accept_invalid_setting(source))
+		return false;
+	exec_log_invalid_setting("execjson.sandbox_paths",
+							 "Every call fails with exec_sandbox_unavailable until it is fixed.");
+	result = execjson_guc_malloc(offsetof(SandboxPaths, items));
+	if (result == NULL)
+		return false;
+	result->count = -1;
+	*extra = result;
+	return true;
+}
+
+/*
  * execjson_check_sandbox_paths -- GUC check hook of
  * execjson.sandbox_paths: absolute, plain paths, not "/" and nothing under
  * /proc (the sandbox's own).  An entry that does not exist draws a
@@ -426,20 +548,20 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 		if (len >= MAXPGPATH)
 		{
 			GUC_check_errdetail("An entry is longer than %d bytes.", MAXPGPATH - 1);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		if (!path_is_plain(item, len))
 		{
 			GUC_check_errdetail("Entry \"%.*s\" is not an absolute path without \".\" or \"..\" components.",
 								(int) len, item);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		if (len == 1 || (len >= 5 && strncmp(item, "/proc", 5) == 0 &&
 						 (len == 5 || item[5] == '/')))
 		{
 			GUC_check_errdetail("Entry \"%.*s\" cannot be bound into the sandbox: \"/\" would expose everything, and /proc is the sandbox's own.",
 								(int) len, item);
-			return false;
+			return accept_invalid_paths(source, extra);
 		}
 		count++;
 		strbytes += len + 1;
@@ -469,6 +591,8 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 					 errmsg("execjson.sandbox_paths entry \"%s\" does not exist",
 							strings),
 					 errdetail("It is ignored while it does not exist.")));
+		else if (warn_now(source))
+			warn_if_server_path(strings);
 		result->items[result->count++] = strings;
 		strings += len + 1;
 	}
@@ -484,6 +608,7 @@ void
 execjson_assign_sandbox_paths(const char *newval, void *extra)
 {
 	sandbox_paths = (const SandboxPaths *) extra;
+	sandbox_paths_invalid = sandbox_paths && sandbox_paths->count < 0;
 }
 
 /*
@@ -754,6 +879,26 @@ skeleton_for(ExecSandboxPlan *plan)
 }
 
 /*
+ * have_mount_setattr -- whether the kernel has mount_setattr(2), asked once
+ * per backend: a call with an invalid size fails with EINVAL if it does,
+ * ENOSYS if it does not (before Linux 5.12, or a seccomp filter).
+ */
+static bool
+have_mount_setattr(void)
+{
+#ifdef SYS_mount_setattr
+	static int	have = -1;
+
+	if (have < 0)
+		have = (syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) == 0 ||
+				errno != ENOSYS);
+	return have;
+#else
+	return false;
+#endif
+}
+
+/*
  * exec_sandbox_plan -- the plan for the next call under the current
  * settings, or NULL when execjson.sandbox is empty.  Built in the current
  * memory context.
@@ -783,9 +928,15 @@ exec_sandbox_plan(void)
 		int			i;
 
 		plan->clone_flags |= CLONE_NEWNS;
+		plan->no_mount_setattr = !have_mount_setattr();
 		plan->root_options = SANDBOX_ROOT_OPTIONS;
-		plan->tmp_options = psprintf("mode=1777,size=%lldk",
-									 (long long) execjson_sandbox_tmp_bytes);
+		/*
+		 * Inodes bounded too, one per 4 kB (at least 1024): each costs
+		 * kernel memory that size= does not count (~1 kB).
+		 */
+		plan->tmp_options = psprintf("mode=1777,size=%lldk,nr_inodes=%lld",
+									 (long long) execjson_sandbox_tmp_bytes,
+									 (long long) Max(execjson_sandbox_tmp_bytes / 4, 1024));
 
 		b.maxops = 32;
 		b.nops = 0;
@@ -878,26 +1029,50 @@ child_map_ids(const ExecSandboxPlan *plan, int *err)
 }
 
 /*
- * child_make_read_only -- make the recursive bind at path read-only and
- * private (no mount the server makes later under it shows up) at every
- * level.  Without mount_setattr(), a remount of the top mount that keeps
- * its locked flags (atime mode, nosuid, nodev, noexec), which the kernel
- * otherwise refuses with EPERM.
+ * child_disable_userns -- no user namespace can be made inside ours: in a
+ * nested one the program would have every capability again (mount a
+ * tmpfs beyond sandbox_tmp_bytes, make pid and network namespaces).  The
+ * sysctl is per user namespace; the program, which is not uid 0 in ours,
+ * keeps no capability across execve() to change it back (bubblewrap's
+ * --disable-userns does the same).
  */
 static int
-child_make_read_only(const char *path, bool recursive, int *err)
+child_disable_userns(int *err)
+{
+	return write_proc_file("/proc/sys/user/max_user_namespaces", "0", 1,
+						   SANDBOX_STEP_DISABLE_USERNS, err);
+}
+
+/*
+ * child_make_read_only -- make the bind at path read-only, nosuid, nodev
+ * and private (no mount the server makes later under it shows up) at
+ * every level: with
+ * mount_setattr(), the recursive bind; without it, the bind is not
+ * recursive (the kernel refuses, EINVAL, to bind a path with mounts below
+ * it that way in a user namespace, so none is left writable), and a
+ * remount of it keeps its locked flags (atime mode, nosuid, nodev,
+ * noexec), which the kernel otherwise refuses with EPERM.
+ */
+static int
+child_make_read_only(const ExecSandboxPlan *plan, const char *path,
+					 bool recursive, int *err)
 {
 	struct statfs sfs;
-	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
 
 #ifdef SYS_mount_setattr
-	uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {SANDBOX_MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0};
+	if (!plan->no_mount_setattr)
+	{
+		uint64		attr[SANDBOX_MOUNT_ATTR_WORDS] = {
+			SANDBOX_MOUNT_ATTR_RDONLY | SANDBOX_MOUNT_ATTR_NOSUID | SANDBOX_MOUNT_ATTR_NODEV,
+			0, MS_PRIVATE, 0
+		};
 
-	if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0,
-				attr, sizeof(attr)) == 0)
+		if (syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0,
+					attr, sizeof(attr)) != 0)
+			FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
 		return 0;
-	if (errno != ENOSYS)
-		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
+	}
 #endif
 	if (statfs(path, &sfs) != 0)
 		FAIL(SANDBOX_STEP_REMOUNT_READ_ONLY);
@@ -945,9 +1120,10 @@ child_run_op(const ExecSandboxPlan *plan, const ExecSandboxOp *op, int *err)
 				FAIL(SANDBOX_STEP_SYMLINK);
 			return 0;
 		case SANDBOX_OP_BIND_RO:
-			if (mount(op->a, op->b, NULL, MS_BIND | MS_REC, NULL) != 0)
+			if (mount(op->a, op->b, NULL,
+					  MS_BIND | (plan->no_mount_setattr ? 0 : MS_REC), NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);
-			return child_make_read_only(op->b, true, err);
+			return child_make_read_only(plan, op->b, true, err);
 		case SANDBOX_OP_BIND_DEV:
 			if (mount(op->a, op->b, NULL, MS_BIND, NULL) != 0)
 				FAIL(SANDBOX_STEP_BIND);
@@ -1014,7 +1190,7 @@ child_leave_old_root(const ExecSandboxPlan *plan, int *err)
 	if (umount2(SANDBOX_OLD_ROOT, MNT_DETACH) != 0)
 		FAIL(SANDBOX_STEP_DETACH_OLD_ROOT);
 	if (plan->root_source)
-		return child_make_read_only("/", false, err) ? SANDBOX_STEP_REMOUNT_ROOT : 0;
+		return child_make_read_only(plan, "/", false, err) ? SANDBOX_STEP_REMOUNT_ROOT : 0;
 	(void) rmdir(SANDBOX_OLD_ROOT);
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
 			  NULL) != 0)
@@ -1024,7 +1200,8 @@ child_leave_old_root(const ExecSandboxPlan *plan, int *err)
 
 /*
  * exec_sandbox_child_setup -- in the cloned child, already in its new
- * namespaces: map the ids and, for "filesystem", build the new root.
+ * namespaces: map the ids, allow no nested user namespace and, for
+ * "filesystem", build the new root.
  * Returns 0, or the step that failed with *err set.
  */
 int
@@ -1034,6 +1211,8 @@ exec_sandbox_child_setup(const ExecSandboxPlan *plan, int *err)
 	int			i;
 
 	if ((step = child_map_ids(plan, err)) != 0)
+		return step;
+	if ((step = child_disable_userns(err)) != 0)
 		return step;
 	if (!(plan->flags & EXEC_SANDBOX_FILESYSTEM))
 		return 0;

@@ -44,7 +44,9 @@ typedef enum ExecSandboxStep
 	SANDBOX_STEP_MOUNT_PROC,
 	SANDBOX_STEP_DETACH_OLD_ROOT,
 	SANDBOX_STEP_REMOUNT_ROOT,
-	SANDBOX_STEP_LAST = SANDBOX_STEP_REMOUNT_ROOT
+	SANDBOX_STEP_CONFIGURATION, /* parent side: an invalid setting */
+	SANDBOX_STEP_DISABLE_USERNS,
+	SANDBOX_STEP_LAST = SANDBOX_STEP_DISABLE_USERNS
 } ExecSandboxStep;
 
 /* One filesystem step of the plan. */
@@ -53,7 +55,9 @@ typedef enum ExecSandboxOpKind
 	SANDBOX_OP_MKDIR,			/* mkdir(a), EEXIST ignored */
 	SANDBOX_OP_CREATE_FILE,		/* an empty file a, to bind a file onto */
 	SANDBOX_OP_SYMLINK,			/* symlink(a = target, b = link path) */
-	SANDBOX_OP_BIND_RO,			/* bind a (recursively) onto b, read-only */
+	SANDBOX_OP_BIND_RO,			/* bind a (recursively if it can be made
+								 * read-only at every level) onto b,
+								 * read-only */
 	SANDBOX_OP_BIND_DEV,		/* bind the device file a onto b */
 	SANDBOX_OP_MOUNT_TMP,		/* the private tmpfs at a */
 	SANDBOX_OP_MOUNT_PROC		/* a fresh proc at a */
@@ -80,6 +84,7 @@ typedef struct ExecSandboxPlan
 	const char *root_source;	/* the skeleton directory; NULL: a tmpfs */
 	const char *root_options;	/* tmpfs options of the new root */
 	const char *tmp_options;	/* tmpfs options of /tmp */
+	bool		no_mount_setattr;	/* binds are not recursive (see sandbox.c) */
 	int			nops;
 	ExecSandboxOp *ops;
 } ExecSandboxPlan;
@@ -87,6 +92,7 @@ typedef struct ExecSandboxPlan
 /* parent side */
 extern const ExecSandboxPlan *exec_sandbox_plan(void);
 extern const char *exec_sandbox_describe(int flags);
+extern void exec_sandbox_check_settings(const char *program_path);
 pg_noreturn extern void exec_sandbox_raise_unavailable(const char *program_path,
 													   int step, int err);
 

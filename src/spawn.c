@@ -414,6 +414,9 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step)
 	if (pid < 0)
 	{
 		*spawn_errno = save_errno;
+		/* Out of processes or memory: not the sandbox's refusal. */
+		if (save_errno == EAGAIN || save_errno == ENOMEM)
+			*sandbox_step = SANDBOX_STEP_NONE;
 		return -1;
 	}
 	*sandbox_step = SANDBOX_STEP_NONE;

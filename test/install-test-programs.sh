@@ -22,6 +22,8 @@
 #   DIR/bin/bad-<0xff>        xjtool under a name that is not valid UTF-8
 #   DIR/bin/to-bad            symlink to bad-<0xff>
 #   DIR/swapshim.so           test/programs/swapshim.c, an LD_PRELOAD library (TAP 018)
+#   DIR/nosetattr.so          test/programs/nosetattr.c, an LD_PRELOAD library (TAP 025)
+#   DIR/cloneshim.so          test/programs/cloneshim.c, an LD_PRELOAD library (TAP 026)
 set -euo pipefail
 
 dir=$1
@@ -45,6 +47,8 @@ chmod 755 "$dir/bin/script"
 install -m 711 "$progs/xjtool" "$dir/bin/xjtool-xonly"
 install -m 755 "$progs/ids" "$dir/bin/ids-setuid"
 install -m 644 "$progs/swapshim.so" "$dir/swapshim.so"
+install -m 644 "$progs/nosetattr.so" "$dir/nosetattr.so"
+install -m 644 "$progs/cloneshim.so" "$dir/cloneshim.so"
 install -m 755 "$progs/xjtool" "$dir/bin/caf$(printf '\303\251')"
 install -m 755 "$progs/xjtool" "$dir/bin/bad-$(printf '\377')"
 ln -s "$dir/bin/bad-$(printf '\377')" "$dir/bin/to-bad"

@@ -43,6 +43,13 @@
  *   peers DIR MS    put a file named after its pid in DIR (made if missing)
  *                   for MS ms, counting the files there every 5 ms; print
  *                   {"peers": MOST SEEN} (itself included)
+ *   mountflags PATH print {"mountflags": "ro,nosuid,nodev,noexec" -- those
+ *                   of these flags the mount at PATH has -- or errno name}
+ *   userns          try to make a user namespace (in a child process);
+ *                   print {"userns": "ok" or errno name}
+ *   inodes N        create up to N empty files in a new directory of /tmp
+ *                   (removed after); print {"inodes": COUNT, "error": errno
+ *                   name of the first failure or "ok"}
  *   kill SIG        kill itself with signal SIG
  *   exit N          exit with status N
  *
@@ -54,10 +61,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <stdio.h>
@@ -617,6 +626,69 @@ main(int argc, char **argv)
 			printf("{\"peers\": %ld}", most);
 			fflush(stdout);
 			i += 2;
+		}
+		else if (strcmp(cmd, "mountflags") == 0)
+		{
+			struct statvfs sv;
+
+			if (statvfs(arg, &sv) != 0)
+				print_result("mountflags", 0);
+			else
+			{
+				printf("{\"mountflags\": \"%s%s%s%s\"}",
+					   (sv.f_flag & ST_RDONLY) ? "ro," : "",
+					   (sv.f_flag & ST_NOSUID) ? "nosuid," : "",
+					   (sv.f_flag & ST_NODEV) ? "nodev," : "",
+					   (sv.f_flag & ST_NOEXEC) ? "noexec," : "");
+				fflush(stdout);
+			}
+			i++;
+		}
+		else if (strcmp(cmd, "userns") == 0)
+		{
+			pid_t		pid = fork();
+			int			status = 0;
+
+			if (pid == 0)
+				_exit(unshare(CLONE_NEWUSER) == 0 ? 0 : errno);
+			if (pid > 0)
+				waitpid(pid, &status, 0);
+			errno = pid < 0 ? errno : WEXITSTATUS(status);
+			print_result("userns", pid > 0 && errno == 0);
+		}
+		else if (strcmp(cmd, "inodes") == 0)
+		{
+			char		dir[64];
+			char		path[96];
+			long		n = atol(arg);
+			long		made = 0;
+			int			err = 0;
+
+			snprintf(dir, sizeof(dir), "/tmp/xjtool-inodes.%d", (int) getpid());
+			if (mkdir(dir, 0700) != 0)
+				err = errno;
+			for (; err == 0 && made < n; made++)
+			{
+				int			fd;
+
+				snprintf(path, sizeof(path), "%s/%ld", dir, made);
+				fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+				if (fd < 0)
+				{
+					err = errno;
+					break;
+				}
+				close(fd);
+			}
+			printf("{\"inodes\": %ld, \"error\": \"%s\"}", made, errname(err));
+			fflush(stdout);
+			while (made-- > 0)
+			{
+				snprintf(path, sizeof(path), "%s/%ld", dir, made);
+				unlink(path);
+			}
+			rmdir(dir);
+			i++;
 		}
 		else if (strcmp(cmd, "kill") == 0)
 		{

@@ -141,6 +141,15 @@ $session = ExecJsonTest::Session->new($node);
 	is($out, '{"a": [1, 2]}', 'stdin and stdout as usual');
 }
 
+# no nested user namespace: in one the program would have every
+# capability again
+{
+	my ($out, $err) = $session->query(exec_sql(xj_request([ 'userns' ])));
+	like($out, qr/"userns": "(ENOSPC|EPERM|EUSERS)"/,
+		'the program cannot make a user namespace');
+	unlike($out, qr/"ok"/, 'not even a nested one');
+}
+
 # without the sandbox a daemon escapes the call: what the tests above
 # would see if the namespaces were missing
 {
@@ -152,6 +161,12 @@ $session = ExecJsonTest::Session->new($node);
 	is(scalar(@alive), 1, 'without the sandbox, the daemon outlives the call');
 	kill('KILL', @alive) if @alive;
 	wait_tagged_gone($tag, 2);
+}
+
+# (without the sandbox, what the kernel allows the server's OS user)
+{
+	my ($out) = $session->query(exec_sql(xj_request([ 'userns' ])));
+	note("without the sandbox: $out");
 }
 
 $session->quit;

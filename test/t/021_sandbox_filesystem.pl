@@ -11,6 +11,7 @@ use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
 
+use File::Basename ();
 use File::Copy ();
 use File::Path ();
 use Time::HiRes ();
@@ -125,6 +126,14 @@ $r = result_of([ 'write-file', '500000', 'print', '"wrote"' ],
 	"SET execjson.sandbox_tmp_bytes = '1MB'; ");
 is($r, 'wrote', 'a smaller one can');
 
+# and so is its number of files: one inode per 4 kB, at least 1024
+$r = result_of([ 'inodes', '3000' ], "SET execjson.sandbox_tmp_bytes = '4MB'; ");
+ok($r && $r->{inodes} >= 900 && $r->{inodes} <= 1024,
+	'/tmp of 4 MB holds about 1024 files') or diag(explain($r));
+is($r && $r->{error}, 'ENOSPC', 'then no more');
+$r = result_of([ 'inodes', '3000' ], "SET execjson.sandbox_tmp_bytes = '16MB'; ");
+is($r && $r->{inodes}, 3000, '/tmp of 16 MB holds 3000 files');
+
 # the bound paths: readable, not writable (the test itself can write there)
 ok(-w "$base/bin" && -w "$base/data", 'the host directories are writable by the server');
 is(open_result("$base/data/file"), 'ok', 'a file under sandbox_paths is readable');
@@ -138,6 +147,13 @@ is($r && $r->{create}, 'EROFS', '/usr is read-only');
 $r = result_of([ 'create', "/xj-$$" ]);
 is($r && $r->{create}, 'EROFS', 'the root is read-only');
 ok(!-e "$base/data/new" && !-e "$base/bin/new", 'nothing was written on the host');
+
+# and nosuid, nodev: no setuid program, no device file under a bound path
+for my $path ("$base/data", "$base/bin", '/usr')
+{
+	$r = result_of([ 'mountflags', $path ]);
+	like($r && $r->{mountflags}, qr/^ro,nosuid,nodev,/, "$path is bound read-only, nosuid, nodev");
+}
 
 # a dynamically linked program needs its libraries' directories
 SKIP:
@@ -187,6 +203,17 @@ SKIP:
 	}
 	is("@left", '', 'the skeleton is removed when the backend exits');
 }
+
+# an entry that exposes the server's own files or sockets warns
+for my $path ($pgdata, $sockdir, File::Basename::dirname($pgdata))
+{
+	($none, $err) = run([ 'print', '3' ],
+		"SET execjson.sandbox_paths = '/usr,/lib,/lib64,$path'; ");
+	like($err, qr/WARNING:.*sandbox_paths entry .* exposes the server's (data|unix socket) directory/,
+		"an entry for $path warns");
+}
+($none, $err) = run([ 'print', '3' ], "SET execjson.sandbox_paths = '/usr,/lib,/lib64,$base/data'; ");
+unlike($err, qr/WARNING/, 'another entry does not');
 
 $node->stop;
 File::Path::rmtree($base);

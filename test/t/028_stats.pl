@@ -1,4 +1,4 @@
-# 025_stats.pl -- pg_stat_execjson at the process level: counts under
+# 028_stats.pl -- pg_stat_execjson at the process level: counts under
 # concurrency, the child's CPU time, cancel / statement_timeout /
 # termination, eviction at execjson.stats_max, the stats file across a
 # clean restart (and not across a crash), the upgrade from 1.1, and the

@@ -1,4 +1,4 @@
-# 024_batch.pl -- exec_run_many and exec_try_many, process side.
+# 027_batch.pl -- exec_run_many and exec_try_many, process side.
 #
 # Every guarantee of a single call holds for each program of a batch: at
 # most max_parallel programs run at once; query cancel, statement_timeout,
