@@ -218,7 +218,12 @@ fi
 cp "$DEB" "$M/build/"
 
 rc=0
-"${PRISTINE[@]}" timeout -k 10 900 chroot "$M" "${CHROOT_ENV[@]}" \
+# Entered with pivot_root, not chroot: the kernel refuses a chrooted
+# process a new user namespace, which execjson.sandbox (tested by the
+# regression suite) needs.
+"${PRISTINE[@]}" timeout -k 10 900 unshare --mount --propagation private -- /bin/sh -c \
+	'mount --rbind "$1" "$1" && cd "$1" && pivot_root . mnt && shift && exec "$@"' \
+	enter-root "$M" "${CHROOT_ENV[@]}" \
 	TEST_DEPS="$TEST_DEPS" \
 	bash /build/execjson/test/package/in-chroot.sh "/build/$(basename "$DEB")" || rc=$?
 exit $rc
