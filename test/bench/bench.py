@@ -1122,15 +1122,19 @@ END $$;
         so = self.a.so
         so_mtime = os.path.getmtime(so) if so and os.path.exists(so) else None
         self.setup()
-        if not self.a.only_sandbox and self.a.only != "stats":
+        only = "sandbox" if self.a.only_sandbox else self.a.only
+        if only in (None, "batch"):
             self.trivial_rounds()
+        if only is None:
             self.memory_rounds()
             self.mib_rounds()
+        if only in (None, "batch"):
             self.batch_rounds()
+        if only is None:
             self.cancel_and_timeout()
-        if self.a.sandbox_seconds > 0 and self.a.only != "stats":
+        if self.a.sandbox_seconds > 0 and only in (None, "sandbox"):
             self.sandbox_rounds()
-        if not self.a.only_sandbox:
+        if only in (None, "stats"):
             self.stats_rounds()
         if so_mtime is not None and os.path.getmtime(so) != so_mtime:
             self.errors.append("execjson.so was reinstalled during the run: figures may mix builds")
@@ -1182,7 +1186,8 @@ def main():
     ap.add_argument("--stats-seconds", type=int, default=3,
                     help="each pgbench run of stats on/off")
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY"),
-                    help="'stats': measure only pg_stat_execjson's cost")
+                    help="'stats': measure only pg_stat_execjson's cost; 'batch': only "
+                    "the trivial call, exec_run's own overhead and the batches")
     ap.add_argument("--floor-seconds", type=float, default=1.0)
     ap.add_argument("--loop-calls", type=int, default=150)
     ap.add_argument("--mib-calls", type=int, default=8)

@@ -15,7 +15,9 @@
 # pgbench run mixing exec_run and the query floor, default 4), BENCH_PORT
 # (default 54339), BENCH_NO_BUILD=1 to use the execjson and test programs
 # already installed, BENCH_ONLY=stats to measure only the cost of
-# pg_stat_execjson (stats_track on against off; about a minute).
+# pg_stat_execjson (stats_track on against off; about a minute),
+# BENCH_ONLY=batch only the trivial call, exec_run's own overhead and the
+# batches, BENCH_ONLY_SANDBOX=1 only the sandbox levels.
 source "$(dirname "$0")/../lib.sh"
 
 if [ "$(id -u)" != 0 ]; then
