@@ -70,6 +70,7 @@ typedef bool (*ExecGucListCheck) (const char *item, size_t *len);
 extern bool exec_accept_invalid_setting(GucSource source);
 extern void exec_log_invalid_setting(const char *name,
 									 const char *consequence);
+extern const char *exec_guc_list_next(const char **p, size_t *len);
 extern ExecGucList *exec_guc_list_parse(const char *value,
 										ExecGucListCheck check);
 

@@ -41,19 +41,27 @@ bool		execjson_stats_track = true;
 int			execjson_max_parallel = 4;
 
 /*
- * trim -- strip leading and trailing blanks from s[0..*len) in place.
+ * exec_guc_list_next -- the next comma-separated item of a GUC list value
+ * at *p, without its surrounding blanks (possibly empty); NULL at the end.
+ * *len is its length; *p moves past it.
  */
-static const char *
-trim(const char *s, size_t *len)
+const char *
+exec_guc_list_next(const char **p, size_t *len)
 {
-	while (*len > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
-	{
-		s++;
-		(*len)--;
-	}
-	while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t' ||
-						s[*len - 1] == '\n'))
-		(*len)--;
+	const char *s = *p;
+	const char *comma;
+	size_t		l;
+
+	if (s == NULL)
+		return NULL;
+	comma = strchr(s, ',');
+	l = comma ? (size_t) (comma - s) : strlen(s);
+	*p = comma ? comma + 1 : NULL;
+	while (l > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
+		s++, l--;
+	while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\n'))
+		l--;
+	*len = l;
 	return s;
 }
 
@@ -71,6 +79,8 @@ ExecGucList *
 exec_guc_list_parse(const char *value, ExecGucListCheck check)
 {
 	const char *p;
+	const char *item;
+	size_t		len;
 	int			count = 0;
 	size_t		strbytes = 0;
 	ExecGucList *list = NULL;
@@ -92,12 +102,8 @@ exec_guc_list_parse(const char *value, ExecGucListCheck check)
 			strings = (char *) &list->items[count];
 			list->count = 0;
 		}
-		for (p = value;;)
+		for (p = value; (item = exec_guc_list_next(&p, &len)) != NULL;)
 		{
-			const char *comma = strchr(p, ',');
-			size_t		len = comma ? (size_t) (comma - p) : strlen(p);
-			const char *item = trim(p, &len);
-
 			if (len > 0)
 			{
 				if (!check(item, &len))
@@ -117,9 +123,6 @@ exec_guc_list_parse(const char *value, ExecGucListCheck check)
 					strings += len + 1;
 				}
 			}
-			if (!comma)
-				break;
-			p = comma + 1;
 		}
 	}
 	return list;

@@ -335,30 +335,6 @@ warn_now(GucSource source)
 }
 
 /*
- * next_item -- the next comma-separated item of *p, trimmed; NULL at the
- * end.  *len is its length; *p moves past it.
- */
-static const char *
-next_item(const char **p, size_t *len)
-{
-	const char *s = *p;
-	const char *comma;
-	size_t		l;
-
-	if (s == NULL)
-		return NULL;
-	comma = strchr(s, ',');
-	l = comma ? (size_t) (comma - s) : strlen(s);
-	*p = comma ? comma + 1 : NULL;
-	while (l > 0 && (*s == ' ' || *s == '\t' || *s == '\n'))
-		s++, l--;
-	while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\n'))
-		l--;
-	*len = l;
-	return s;
-}
-
-/*
  * execjson_check_sandbox -- GUC check hook of execjson.sandbox: a list of
  * processes, filesystem, network; filesystem and network imply processes.
  */
@@ -371,7 +347,7 @@ execjson_check_sandbox(char **newval, void **extra, GucSource source)
 	int			flags = 0;
 	int		   *result;
 
-	while ((item = next_item(&p, &len)) != NULL)
+	while ((item = exec_guc_list_next(&p, &len)) != NULL)
 	{
 		if (len == 0)
 			continue;
@@ -539,7 +515,7 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 	SandboxPaths *result;
 	char	   *strings;
 
-	while ((item = next_item(&p, &len)) != NULL)
+	while ((item = exec_guc_list_next(&p, &len)) != NULL)
 	{
 		while (len > 1 && item[len - 1] == '/')
 			len--;
@@ -575,7 +551,7 @@ execjson_check_sandbox_paths(char **newval, void **extra, GucSource source)
 	result->count = 0;
 
 	p = *newval ? *newval : "";
-	while ((item = next_item(&p, &len)) != NULL)
+	while ((item = exec_guc_list_next(&p, &len)) != NULL)
 	{
 		struct stat st;
 
