@@ -181,16 +181,14 @@ static Batch *current_batch = NULL;
 static void
 item_record(BatchItem *item, const ErrorData *edata)
 {
+	ExecStatsOutcome outcome = EXEC_STATS_OK;
+	int			code = 0;
+
 	if (!execjson_stats_track)
 		return;
-	if (edata == NULL)
-		exec_stats_record(&item->stats, EXEC_STATS_OK, 0);
-	else if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-		exec_stats_record(&item->stats, EXEC_STATS_CANCEL, 0);
-	else
-		exec_stats_record(&item->stats, EXEC_STATS_ERROR,
-						  exec_error_is_ours(edata) ? (int) exec_last_error.code :
-						  EXEC_STATS_OTHER_ERROR);
+	if (edata != NULL)
+		outcome = exec_stats_of_error(edata, &code);
+	exec_stats_record(&item->stats, outcome, code);
 }
 
 /*

@@ -49,7 +49,8 @@ static bool execjson_preloaded = false;
  * CallInProgress -- the call a backend is running, for what must still be
  * done when it ends in a FATAL (which skips PG_CATCH): its audit line, and
  * keeping the request out of the log lines of that FATAL.  The role names
- * are taken when the call starts: a role dropped meanwhile has none.
+ * are taken when the call starts, when the audit log is on: a role dropped
+ * meanwhile has none.
  */
 typedef struct CallInProgress
 {
@@ -58,7 +59,7 @@ typedef struct CallInProgress
 	char		role[NAMEDATALEN];
 	char		session_role[NAMEDATALEN];
 	int			fatal_sqlerrcode;	/* of a FATAL seen during the call, or 0 */
-	bool		batch;			/* a batch: its programs have no line on FATAL */
+	bool		batch;			/* a batch: batch.c logs and counts its programs */
 } CallInProgress;
 
 static CallInProgress call = {false};
@@ -238,8 +239,9 @@ io_error_kind(int err)
 
 /*
  * exec_prepare -- steps 1 to 3 of a call: validate the request, resolve
- * the program (through cache when given: a batch resolves each distinct
- * program_path once), serialize stdin, prepare the spawn.  Sets
+ * the program (through cache when given: consecutive elements of a batch
+ * that name the same program_path share one resolution), serialize stdin,
+ * prepare the spawn.  Sets
  * stats->program_path once resolved.
  */
 void
@@ -477,8 +479,12 @@ exec_begin_call(bool batch)
 		exit_callback_registered = true;
 	}
 	INSTR_TIME_SET_CURRENT(call.start);
-	set_role_name(call.role, GetUserId());
-	set_role_name(call.session_role, GetSessionUserId());
+	/* Only the audit line needs them (log_executions cannot change mid-call). */
+	if (execjson_log_executions)
+	{
+		set_role_name(call.role, GetUserId());
+		set_role_name(call.session_role, GetSessionUserId());
+	}
 	call.fatal_sqlerrcode = 0;
 	call.batch = batch;
 	call.active = true;
@@ -528,12 +534,12 @@ exec_call_guarded(Jsonb *request)
 		exec_end_call();
 		edata = CopyErrorData();
 		FlushErrorState();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			exec_stats_end(EXEC_STATS_CANCEL, 0);
-		else
-			exec_stats_end(EXEC_STATS_ERROR,
-						   exec_error_is_ours(edata) ? (int) exec_last_error.code :
-						   EXEC_STATS_OTHER_ERROR);
+		{
+			int			code;
+			ExecStatsOutcome outcome = exec_stats_of_error(edata, &code);
+
+			exec_stats_end(outcome, code);
+		}
 		if (execjson_log_executions)
 			exec_log_execution(&exec_call_stats, start,
 							   exec_outcome_of_error(edata), 0);

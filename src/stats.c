@@ -488,6 +488,22 @@ exec_stats_begin(void)
 }
 
 /*
+ * exec_stats_of_error -- how the statistics count a call that ended in the
+ * error edata (just caught): a cancel (57014), or an error under its
+ * execjson code (*code; EXEC_STATS_OTHER_ERROR for any other error).
+ */
+ExecStatsOutcome
+exec_stats_of_error(const ErrorData *edata, int *code)
+{
+	*code = 0;
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		return EXEC_STATS_CANCEL;
+	*code = exec_error_is_ours(edata) ? (int) exec_last_error.code :
+		EXEC_STATS_OTHER_ERROR;
+	return EXEC_STATS_ERROR;
+}
+
+/*
  * exec_stats_end -- record the call begun by exec_stats_begin(), described
  * by exec_call_stats, which ended with outcome (and, for an error, code:
  * an ExecErrorCode or EXEC_STATS_OTHER_ERROR).  Never raises an error.

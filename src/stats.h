@@ -27,6 +27,7 @@ typedef enum ExecStatsOutcome
 extern void exec_stats_init(void);
 extern void exec_stats_register_exit_callback(void);
 extern void exec_stats_begin(void);
+extern ExecStatsOutcome exec_stats_of_error(const ErrorData *edata, int *code);
 extern void exec_stats_end(ExecStatsOutcome outcome, int code);
 extern void exec_stats_record(const ExecCallStats *st,
 							  ExecStatsOutcome outcome, int code);
