@@ -30,6 +30,9 @@
  */
 #include "postgres.h"
 
+#include <sched.h>
+#include <unistd.h>
+
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "executor/tuptable.h"
@@ -354,23 +357,60 @@ check_all(Batch *b)
 }
 
 /*
+ * usable_cpus -- how many CPUs the backend may run on.
+ */
+static int
+usable_cpus(void)
+{
+#ifdef CPU_COUNT
+	cpu_set_t	set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+#endif
+	return (int) Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+}
+
+/*
  * run_all -- start elements in position order while fewer than
  * max_parallel programs run, collect them as they end, until all are done.
+ *
+ * No more programs are started while as many as the backend has CPUs are
+ * running on them (or waiting for one): more would only queue for the
+ * CPUs, and the backend, which starts and reaps them, with them.  Programs
+ * that wait (for the network, a timer, their own children) do not count,
+ * so up to max_parallel of those run at once.  While held back, the
+ * running programs are looked at again every HOLD_RECHECK_MS.
  */
+#define HOLD_RECHECK_MS 2
+
 static void
 run_all(Batch *b)
 {
 	int			next = 0;
+	int			cpus = usable_cpus();
 
 	while (next < b->n || b->running > 0)
 	{
+		bool		held = false;
+
 		while (next < b->n && b->running < b->max_parallel)
 		{
+			if (b->running >= cpus && exec_children_runnable(cpus) >= cpus)
+			{
+				held = true;
+				break;
+			}
 			CHECK_FOR_INTERRUPTS();
 			start_item(b, next++);
 		}
 		if (b->running > 0)
-			finish_item(b, exec_children_wait());
+		{
+			int			slot = exec_children_wait(held ? HOLD_RECHECK_MS : -1);
+
+			if (slot >= 0)
+				finish_item(b, slot);
+		}
 	}
 }
 

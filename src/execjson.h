@@ -213,7 +213,8 @@ extern void exec_run_child(ExecSpawnSpec *spec, const char *stdin_data,
 extern int	exec_child_start(ExecSpawnSpec *spec, const char *stdin_data,
 							 int stdin_len, int timeout_ms,
 							 ExecOutcome *outcome, ExecCallStats *stats);
-extern int	exec_children_wait(void);
+extern int	exec_children_wait(int max_wait_ms);
+extern int	exec_children_runnable(int enough);
 extern void exec_child_finish(int slot);
 extern void exec_children_release_all(void);
 

@@ -882,22 +882,76 @@ dispatch_inner(void)
 }
 
 /*
+ * pid_is_runnable -- is process pid (a child not yet reaped, so the pid is
+ * still its own) on a CPU or waiting for one: state R in /proc/PID/stat?
+ * False when that cannot be read (no /proc): never a reason to hold back.
+ * procfs files are generated on read and never block.
+ */
+static bool
+pid_is_runnable(pid_t pid)
+{
+	char		path[32];
+	char		buf[128];
+	char	   *paren;
+	ssize_t		n;
+	int			fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything but is at most 16 bytes. */
+	paren = strrchr(buf, ')');
+	return paren != NULL && paren[1] == ' ' && paren[2] == 'R';
+}
+
+/*
+ * exec_children_runnable -- how many running programs are on a CPU or
+ * waiting for one, counting no further than enough.  A program waiting
+ * for input, a timer or a child of its own does not count.
+ */
+int
+exec_children_runnable(int enough)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < slots_used && n < enough; i++)
+	{
+		ActiveChild *c = &children[i];
+
+		if (c->state == SLOT_RUNNING && c->pid > 0 && !c->exited &&
+			pid_is_runnable(c->pid))
+			n++;
+	}
+	return n;
+}
+
+/*
  * exec_children_wait -- wait until the run of some started program is
  * over (exited and reaped, or ended by wait.c) and return its slot, for
  * exec_child_finish().  Feeds and drains every running program meanwhile.
+ * With max_wait_ms >= 0, returns -1 if no run is over after that long.
  *
  * Raises only what CHECK_FOR_INTERRUPTS() raises (and what the wait
  * itself may raise); the caller then releases every slot.
  */
 int
-exec_children_wait(void)
+exec_children_wait(int max_wait_ms)
 {
 	WaitEvent	events[3];
+	int64		until = max_wait_ms < 0 ? PG_INT64_MAX :
+		now_ns() + (int64) max_wait_ms * 1000000;
 
 	for (;;)
 	{
 		int64		now = now_ns();
-		int64		next_deadline = PG_INT64_MAX;
+		int64		next_deadline = until;
 		bool		polling = false;
 		bool		near_exit = false;
 		bool		any = false;
@@ -933,6 +987,8 @@ exec_children_wait(void)
 		}
 		if (!any)
 			elog(ERROR, "execjson: no program is running");
+		if (now >= until)
+			return -1;
 
 		/* Round up, so as not to wake just before the deadline and spin. */
 		wait_ms = (long) ((next_deadline - now + 999999) / 1000000);
@@ -1016,7 +1072,7 @@ exec_run_child(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 											timeout_ms, outcome,
 											&exec_call_stats);
 
-		if (exec_children_wait() != slot)
+		if (exec_children_wait(-1) != slot)
 			elog(ERROR, "execjson: unexpected child slot");
 		exec_child_finish(slot);
 	}

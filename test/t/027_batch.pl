@@ -1,7 +1,8 @@
 # 027_batch.pl -- exec_run_many and exec_try_many, process side.
 #
 # Every guarantee of a single call holds for each program of a batch: at
-# most max_parallel programs run at once; query cancel, statement_timeout,
+# most max_parallel programs run at once, and no more busy on CPU than
+# the machine has CPUs; query cancel, statement_timeout,
 # the first failure of exec_run_many, pg_terminate_backend and a SIGKILL of
 # the backend kill every program still running (and what they forked), with
 # no survivor and no zombie; a batch whose programs ignore SIGTERM and leave
@@ -93,6 +94,42 @@ sub check_stopped
 	$control->query_value('SELECT pg_cancel_backend(' . $victim->backend_pid . ')');
 	ok($victim->wait_for('err', qr/ERROR/, $HANG_SECS), "$name: the error comes within $HANG_SECS s");
 	check_stopped($name, $tag, $mark, qr/canceling statement due to user request/);
+}
+
+# --- no more programs on CPU than the backend has CPUs
+
+{
+	my $name = 'CPU-bound programs';
+	my $tag = unique_tag('batchcpu');
+	chomp(my $cpus = `nproc`);
+	my $n = $cpus + 4;
+  SKIP:
+	{
+		skip "$name: $cpus CPUs leave no room under the 64 slots", 4 if $n > 64;
+		$victim->query_value("SET execjson.max_parallel = $n");
+		# Each burns CPU until its timeout: a batch of n at max_parallel n.
+		my $requests = [ map { xj_request([ 'tag', $tag, 'burn' ], timeout_ms => 700) } 1 .. $n ];
+		my $mark = $victim->start_query(
+			'SELECT count(*) FILTER (WHERE result->\'error\'->>\'code\' = \'exec_timeout\') FROM ('
+			  . batch_sql('exec_try_many', $requests, $n) . ') b');
+		my @first = wait_until_tagged($tag, 1, 30);
+		ok(scalar(@first) >= 1, "$name: the batch started");
+		# Look at the count for a while: every program burns all along.
+		my $most = 0;
+		for (1 .. 40)
+		{
+			my @now = tagged_pids($tag);
+			$most = scalar(@now) if @now > $most;
+			Time::HiRes::sleep(0.01);
+		}
+		cmp_ok($most, '<=', $cpus,
+			"$name: no more programs run than the $cpus CPUs (most seen: $most of max_parallel $n)");
+		my ($out) = $victim->finish_mark($mark, 60);
+		$out =~ s/\s+//g;
+		is($out, $n, "$name: every program ran, until its timeout");
+		assert_no_leftovers($node, $tag, $name);
+		$victim->query_value('RESET execjson.max_parallel');
+	}
 }
 
 {
