@@ -565,7 +565,9 @@ run_batch(FunctionCallInfo fcinfo, bool try_mode)
 	{
 		if (!try_mode)
 			check_all(b);
+		exec_children_hold_programs(true);
 		run_all(b);
+		exec_children_hold_programs(false);
 	}
 	PG_CATCH();
 	{

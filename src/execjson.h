@@ -217,6 +217,7 @@ extern int	exec_children_wait(int max_wait_ms);
 extern int	exec_children_runnable(int enough);
 extern void exec_child_finish(int slot);
 extern void exec_children_release_all(void);
+extern void exec_children_hold_programs(bool on);
 
 /*
  * ExecPrepared -- a call after steps 1-3 (validated, resolved, stdin

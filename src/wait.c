@@ -140,6 +140,17 @@ static int	inner_epfd = -1;
 static bool exit_callback_registered = false;
 
 /*
+ * A batch opens each program file once (exec_children_hold_programs): the
+ * file its last started element executed stays open for the next, as long
+ * as they name the same canonical path.  Every element of a run of one
+ * program then executes the same checked file.
+ */
+static bool holding_programs = false;
+static int	held_fd = -1;
+static bool held_is_script = false;
+static char *held_path = NULL;	/* in TopMemoryContext */
+
+/*
  * How long reap() waits for a SIGKILLed child to be gone.  A process in
  * uninterruptible sleep (D state) does not die at once, and the pid 1 of a
  * sandbox is gone only once every process of its namespace is: the
@@ -384,6 +395,24 @@ exec_children_release_all(void)
 
 	for (i = 0; i < slots_used; i++)
 		release_child(&children[i]);
+	exec_children_hold_programs(false);
+}
+
+/*
+ * exec_children_hold_programs -- with on, keep the program file a child
+ * was started from open for the next child of the same path (a batch);
+ * with off, close it and stop.
+ */
+void
+exec_children_hold_programs(bool on)
+{
+	close_fd(&held_fd);
+	if (held_path != NULL)
+	{
+		pfree(held_path);
+		held_path = NULL;
+	}
+	holding_programs = on;
 }
 
 /*
@@ -723,19 +752,33 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	if (!ensure_wait_set())
 		raise_internal(spec->path);
 
-	c->exec_fd = track_fd(fd_above_stdio(exec_program_open(spec->path,
-														   &is_script)));
-	if (c->exec_fd < 0)
+	if (held_fd >= 0 && strcmp(held_path, spec->path) == 0)
+		is_script = held_is_script;
+	else
 	{
-		/* It was there a moment ago: the path changed under us. */
-		if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
-			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
-		/* Or it is no longer a regular file (a FIFO, a socket). */
-		if (errno == EACCES || errno == ENXIO)
-			exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
-		raise_spawn_failed(spec->path);
+		c->exec_fd = track_fd(fd_above_stdio(exec_program_open(spec->path,
+															   &is_script)));
+		if (c->exec_fd < 0)
+		{
+			/* It was there a moment ago: the path changed under us. */
+			if (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)
+				exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+			/* Or it is no longer a regular file (a FIFO, a socket). */
+			if (errno == EACCES || errno == ENXIO)
+				exec_raise(EXEC_PROGRAM_NOT_EXECUTABLE, NULL);
+			raise_spawn_failed(spec->path);
+		}
+		if (holding_programs)
+		{
+			/* The slot's file becomes the held one. */
+			exec_children_hold_programs(true);
+			held_path = MemoryContextStrdup(TopMemoryContext, spec->path);
+			held_fd = c->exec_fd;
+			held_is_script = is_script;
+			c->exec_fd = -1;
+		}
 	}
-	spec->exec_fd = is_script ? -1 : c->exec_fd;
+	spec->exec_fd = is_script ? -1 : (c->exec_fd >= 0 ? c->exec_fd : held_fd);
 
 	if (!make_pipe(&c->child_fds[0], &c->stdin_fd) ||
 		!make_pipe(&c->stdout_fd, &c->child_fds[1]) ||

@@ -6,7 +6,8 @@
 #   plain fork();
 # - executing exactly the file it checked: the program file is opened
 #   without following symlinks and executed through that fd (execveat with
-#   AT_EMPTY_PATH), while a "#!" script is executed by its path.
+#   AT_EMPTY_PATH), while a "#!" script is executed by its path; a batch
+#   opens a program once for the elements that run it one after another.
 use strict;
 use warnings;
 
@@ -53,6 +54,13 @@ my $script = test_dir() . '/bin/script';
 like($session->query_value(
 		exec_sql({ kind => 'run_program_v1', program_path => $script, argv => ['s'] })),
 	qr/"script": "s"/, 'a script runs under strace');
+my $ok_req = sql_literal(encode_json_text({ kind => 'run_program_v1', program_path => ok_path() }));
+my $script_req = sql_literal(
+	encode_json_text({ kind => 'run_program_v1', program_path => $script, argv => ['s'] }));
+is( $session->query_value(
+		"SELECT count(*) FROM exec_run_many(ARRAY[$ok_req, $ok_req, $ok_req, $ok_req, $ok_req, "
+		  . "$script_req, $script_req]::jsonb[], 2)"),
+	7, 'a batch of five calls of ok and two of the script runs under strace');
 $tracer->signal('INT');
 $tracer->finish;
 
@@ -65,7 +73,7 @@ is(join("\n", @copies), '', 'no process was created by copying the backend');
 
 my $ok = ok_path();
 my @by_fd = grep { /execveat\(\d+, "", \["\Q$ok\E"\].*AT_EMPTY_PATH/ } @lines;
-is(scalar(@by_fd), 1, 'the program is executed through the fd that was checked')
+is(scalar(@by_fd), 6, 'the program is executed through the fd that was checked, in the batch too')
   or diag(join("\n", grep { /exec/ } @lines));
 my @by_path = grep { /\bexecve\("\Q$ok\E"/ } @lines;
 is(scalar(@by_path), 0, 'the program is not executed by its path');
@@ -75,6 +83,11 @@ SKIP:
 	  unless grep { /openat2\(.*\Q$ok\E/ && !/ENOSYS/ } @lines;
 	ok((grep { /openat2\(.*\Q$ok\E.*RESOLVE_NO_SYMLINKS/ } @lines),
 		'the program file is opened without following symlinks');
+	# once for the single call, once for the batch's five
+	is(scalar(grep { /openat2\(.*"\Q$ok\E"/ } @lines), 2,
+		'a batch opens the program file once for the elements that run it in a row');
+	is(scalar(grep { /openat2\(.*"\Q$script\E"/ } @lines), 2,
+		'and the script once too');
 }
 ok((grep { /\bexecve\("\Q$script\E"/ } @lines),
 	'a script is executed by its path');

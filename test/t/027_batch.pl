@@ -304,6 +304,9 @@ sub check_stopped
 	}
 	is($good, 100, "$name: every batch had the expected outcome");
 	is_deeply($fds->(), $fds_before, "$name: the backend has the same fds open");
+	$session->query($try);
+	is(join(', ', grep { m{-> \Q$dir\E/bin/} } @{ $fds->() }), '',
+		"$name: no program file stays open after a batch");
 	SKIP:
 	{
 		skip 'pg_backend_memory_contexts appeared in PostgreSQL 14', 1 if $server_version < 140000;
