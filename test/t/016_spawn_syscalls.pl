@@ -7,7 +7,8 @@
 # - executing exactly the file it checked: the program file is opened
 #   without following symlinks and executed through that fd (execveat with
 #   AT_EMPTY_PATH), while a "#!" script is executed by its path; a batch
-#   opens a program once for the elements that run it one after another.
+#   opens a program once for the elements that run it one after another;
+#   a program_path that is already canonical is resolved without realpath().
 use strict;
 use warnings;
 
@@ -31,7 +32,7 @@ my $backend = $session->backend_pid;
 my $trace = $node->basedir . '/strace.out';
 
 my $tracer = IPC::Run::start(
-	[ $strace, '-f', '-e', 'trace=fork,vfork,clone,clone3,execve,execveat,openat2', '-o', $trace,
+	[ $strace, '-f', '-e', 'trace=fork,vfork,clone,clone3,execve,execveat,openat2,readlink', '-o', $trace,
 		'-p', $backend ],
 	'>' => \my $out, '2>' => \my $err);
 # wait until strace is attached
@@ -83,11 +84,16 @@ SKIP:
 	  unless grep { /openat2\(.*\Q$ok\E/ && !/ENOSYS/ } @lines;
 	ok((grep { /openat2\(.*\Q$ok\E.*RESOLVE_NO_SYMLINKS/ } @lines),
 		'the program file is opened without following symlinks');
-	# once for the single call, once for the batch's five
-	is(scalar(grep { /openat2\(.*"\Q$ok\E"/ } @lines), 2,
+	# opened for execution (not O_PATH, the resolution's): once for the
+	# single call, once for the batch's five
+	is(scalar(grep { /openat2\(.*"\Q$ok\E"/ && !/O_PATH/ } @lines), 2,
 		'a batch opens the program file once for the elements that run it in a row');
-	is(scalar(grep { /openat2\(.*"\Q$script\E"/ } @lines), 2,
+	is(scalar(grep { /openat2\(.*"\Q$script\E"/ && !/O_PATH/ } @lines), 2,
 		'and the script once too');
+	# a path already canonical is resolved by one openat2 refusing symlinks
+	my $dir = test_dir();
+	is(join("\n", grep { /readlink\("\Q$dir\E/ } @lines), '',
+		'a canonical program_path is resolved without readlink of its components');
 }
 ok((grep { /\bexecve\("\Q$script\E"/ } @lines),
 	'a script is executed by its path');
