@@ -391,6 +391,7 @@ missing_path_is_allowed(const char *path)
 	return false;
 }
 
+#if defined(__linux__) && defined(SYS_openat2)
 /*
  * path_is_plain -- is path absolute, without "." or ".." components, "//"
  * or a trailing "/": written as realpath() writes paths?
@@ -415,6 +416,7 @@ path_is_plain(const char *path)
 	}
 	return true;
 }
+#endif
 
 /*
  * path_is_canonical -- is path its own realpath()?  It is when it is
