@@ -121,6 +121,7 @@ typedef struct ActiveChild
 	int			stdin_len;
 	int			stdin_off;
 	int			timeout_ms;
+	int64		started_ns;		/* when spawned (monotonic) */
 	int64		deadline_ns;
 	ExecOutcome *outcome;
 	ExecCallStats *stats;
@@ -811,7 +812,8 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	c->pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
 #endif
 
-	c->deadline_ns = now_ns() + (int64) c->timeout_ms * 1000000;
+	c->started_ns = now_ns();
+	c->deadline_ns = c->started_ns + (int64) c->timeout_ms * 1000000;
 
 	/* Most stdin fits the pipe: write it before the first wait. */
 	write_stdin(c);
@@ -956,11 +958,16 @@ pid_is_runnable(pid_t pid)
 /*
  * exec_children_runnable -- how many running programs are on a CPU or
  * waiting for one, counting no further than enough.  A program waiting
- * for input, a timer or a child of its own does not count.
+ * for input, a timer or a child of its own does not count.  One started
+ * less than JUST_STARTED_NS ago counts without a look: it is still
+ * starting (the loader, the C library's start-up), on a CPU.
  */
+#define JUST_STARTED_NS 1000000
+
 int
 exec_children_runnable(int enough)
 {
+	int64		now = now_ns();
 	int			n = 0;
 	int			i;
 
@@ -969,6 +976,15 @@ exec_children_runnable(int enough)
 		ActiveChild *c = &children[i];
 
 		if (c->state == SLOT_RUNNING && c->pid > 0 && !c->exited &&
+			now - c->started_ns < JUST_STARTED_NS)
+			n++;
+	}
+	for (i = 0; i < slots_used && n < enough; i++)
+	{
+		ActiveChild *c = &children[i];
+
+		if (c->state == SLOT_RUNNING && c->pid > 0 && !c->exited &&
+			now - c->started_ns >= JUST_STARTED_NS &&
 			pid_is_runnable(c->pid))
 			n++;
 	}
