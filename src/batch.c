@@ -380,15 +380,18 @@ usable_cpus(void)
  * CPUs, and the backend, which starts and reaps them, with them.  Programs
  * that wait (for the network, a timer, their own children) do not count,
  * so up to max_parallel of those run at once.  While held back, the
- * running programs are looked at again every HOLD_RECHECK_MS.
+ * running programs are looked at again after HOLD_RECHECK_MS, then after
+ * twice as long each time nothing changed, up to HOLD_RECHECK_MAX_MS.
  */
 #define HOLD_RECHECK_MS 2
+#define HOLD_RECHECK_MAX_MS 16
 
 static void
 run_all(Batch *b)
 {
 	int			next = 0;
 	int			cpus = usable_cpus();
+	int			recheck_ms = HOLD_RECHECK_MS;
 
 	while (next < b->n || b->running > 0)
 	{
@@ -403,13 +406,16 @@ run_all(Batch *b)
 			}
 			CHECK_FOR_INTERRUPTS();
 			start_item(b, next++);
+			recheck_ms = HOLD_RECHECK_MS;
 		}
 		if (b->running > 0)
 		{
-			int			slot = exec_children_wait(held ? HOLD_RECHECK_MS : -1);
+			int			slot = exec_children_wait(held ? recheck_ms : -1);
 
 			if (slot >= 0)
 				finish_item(b, slot);
+			else
+				recheck_ms = Min(recheck_ms * 2, HOLD_RECHECK_MAX_MS);
 		}
 	}
 }

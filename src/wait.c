@@ -43,6 +43,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,13 +144,17 @@ static bool exit_callback_registered = false;
 /*
  * A batch opens each program file once (exec_children_hold_programs): the
  * file its last started element executed stays open for the next, as long
- * as they name the same canonical path.  Every element of a run of one
- * program then executes the same checked file.
+ * as they name the same canonical path and the file at that path is still
+ * the held one (same device and inode); else the path is opened again, as
+ * for a single call, so that a program replaced or removed during a batch
+ * is not run from the old file.
  */
 static bool holding_programs = false;
 static int	held_fd = -1;
 static bool held_is_script = false;
 static char *held_path = NULL;	/* in TopMemoryContext */
+static dev_t held_dev;			/* the held file, to tell it from another */
+static ino_t held_ino;			/* one put at its path since */
 
 /*
  * How long reap() waits for a SIGKILLed child to be gone.  A process in
@@ -737,6 +742,19 @@ raise_spawn_failed(const char *program_path)
 }
 
 /*
+ * still_held_file -- is the file at path (the held path) still the held
+ * file?
+ */
+static bool
+still_held_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_dev == held_dev &&
+		st.st_ino == held_ino;
+}
+
+/*
  * start_child -- open the checked program file, make the pipes, spawn,
  * write what stdin the pipe takes, watch the rest.  Raises, leaving slot
  * c for the caller to release.
@@ -753,7 +771,8 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	if (!ensure_wait_set())
 		raise_internal(spec->path);
 
-	if (held_fd >= 0 && strcmp(held_path, spec->path) == 0)
+	if (held_fd >= 0 && strcmp(held_path, spec->path) == 0 &&
+		still_held_file(spec->path))
 		is_script = held_is_script;
 	else
 	{
@@ -771,12 +790,19 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 		}
 		if (holding_programs)
 		{
+			struct stat st;
+
 			/* The slot's file becomes the held one. */
 			exec_children_hold_programs(true);
-			held_path = MemoryContextStrdup(TopMemoryContext, spec->path);
-			held_fd = c->exec_fd;
-			held_is_script = is_script;
-			c->exec_fd = -1;
+			if (fstat(c->exec_fd, &st) == 0)
+			{
+				held_path = MemoryContextStrdup(TopMemoryContext, spec->path);
+				held_dev = st.st_dev;
+				held_ino = st.st_ino;
+				held_fd = c->exec_fd;
+				held_is_script = is_script;
+				c->exec_fd = -1;
+			}
 		}
 	}
 	spec->exec_fd = is_script ? -1 : (c->exec_fd >= 0 ? c->exec_fd : held_fd);
