@@ -393,28 +393,16 @@ missing_path_is_allowed(const char *path)
 
 #if defined(__linux__) && defined(SYS_openat2)
 /*
- * path_is_plain -- is path absolute, without "." or ".." components, "//"
- * or a trailing "/": written as realpath() writes paths?
+ * path_is_plain -- is path written as realpath() writes paths: absolute,
+ * without "." or ".." components, "//" or a trailing "/"?
  */
 static bool
 path_is_plain(const char *path)
 {
-	const char *p = path;
+	size_t		len = strlen(path);
 
-	if (*p != '/' || strlen(path) >= PATH_MAX)
-		return false;
-	while (*p)
-	{
-		const char *start = ++p;	/* past the '/' */
-
-		while (*p && *p != '/')
-			p++;
-		if (p == start ||
-			(p - start == 1 && start[0] == '.') ||
-			(p - start == 2 && start[0] == '.' && start[1] == '.'))
-			return false;
-	}
-	return true;
+	return path[0] == '/' && len < PATH_MAX && path[len - 1] != '/' &&
+		strstr(path, "//") == NULL && !path_has_dot_components(path);
 }
 #endif
 
@@ -463,22 +451,24 @@ exec_policy_resolve(const char *program_path)
 
 	if (path_is_allowed(program_path) && path_is_canonical(program_path))
 		strlcpy(canonical, program_path, sizeof(canonical));
-	else if (realpath(program_path, canonical) == NULL)
+	else
 	{
-		/*
-		 * Does not resolve.  Say "missing" only inside the allow-list, as
-		 * written and once what exists of it is resolved, so the error
-		 * tells nothing about files outside it.
-		 */
-		if (!path_has_dot_components(program_path) &&
-			path_is_allowed(program_path) &&
-			missing_path_is_allowed(program_path))
-			exec_raise(EXEC_PROGRAM_MISSING, NULL);
-		exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+		if (realpath(program_path, canonical) == NULL)
+		{
+			/*
+			 * Does not resolve.  Say "missing" only inside the allow-list,
+			 * as written and once what exists of it is resolved, so the
+			 * error tells nothing about files outside it.
+			 */
+			if (!path_has_dot_components(program_path) &&
+				path_is_allowed(program_path) &&
+				missing_path_is_allowed(program_path))
+				exec_raise(EXEC_PROGRAM_MISSING, NULL);
+			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
+		}
+		if (!path_is_allowed(canonical))
+			exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
 	}
-
-	if (!path_is_allowed(canonical))
-		exec_raise(EXEC_PROGRAM_NOT_ALLOWED, NULL);
 
 	if (stat(canonical, &st) != 0 || !S_ISREG(st.st_mode) ||
 		access(canonical, X_OK) != 0)

@@ -405,12 +405,10 @@ exec_children_release_all(void)
 }
 
 /*
- * exec_children_hold_programs -- with on, keep the program file a child
- * was started from open for the next child of the same path (a batch);
- * with off, close it and stop.
+ * drop_held_program -- close the held program file, if any.
  */
-void
-exec_children_hold_programs(bool on)
+static void
+drop_held_program(void)
 {
 	close_fd(&held_fd);
 	if (held_path != NULL)
@@ -418,6 +416,17 @@ exec_children_hold_programs(bool on)
 		pfree(held_path);
 		held_path = NULL;
 	}
+}
+
+/*
+ * exec_children_hold_programs -- with on, keep the program file a child
+ * was started from open for the next child of the same path (a batch);
+ * with off, close it and stop.
+ */
+void
+exec_children_hold_programs(bool on)
+{
+	drop_held_program();
 	holding_programs = on;
 }
 
@@ -793,7 +802,7 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 			struct stat st;
 
 			/* The slot's file becomes the held one. */
-			exec_children_hold_programs(true);
+			drop_held_program();
 			if (fstat(c->exec_fd, &st) == 0)
 			{
 				held_path = MemoryContextStrdup(TopMemoryContext, spec->path);
@@ -997,15 +1006,21 @@ exec_children_runnable(int enough)
 	int			n = 0;
 	int			i;
 
+	bool		older = false;
+
+	/* The just started first: they may be enough without reading /proc. */
 	for (i = 0; i < slots_used && n < enough; i++)
 	{
 		ActiveChild *c = &children[i];
 
-		if (c->state == SLOT_RUNNING && c->pid > 0 && !c->exited &&
-			now - c->started_ns < JUST_STARTED_NS)
+		if (c->state != SLOT_RUNNING || c->pid <= 0 || c->exited)
+			continue;
+		if (now - c->started_ns < JUST_STARTED_NS)
 			n++;
+		else
+			older = true;
 	}
-	for (i = 0; i < slots_used && n < enough; i++)
+	for (i = 0; older && i < slots_used && n < enough; i++)
 	{
 		ActiveChild *c = &children[i];
 
