@@ -44,6 +44,20 @@ SELECT count(*), min(position), max(position),
 FROM exec_run_many(ARRAY(SELECT req(ARRAY['print', n::text]) FROM generate_series(1, 200) n), 8)
      WITH ORDINALITY;
 
+-- the wait set is made anew when it is full (about every hundred
+-- programs): a program running across that goes on being watched -- its
+-- stdin fed (more than a pipe holds), its output read, its exit seen --
+-- or it would time out
+SELECT count(*) AS programs,
+       bool_and(result = jsonb_build_object('ok', true, 'value',
+                                            CASE WHEN position = 1
+                                                 THEN to_jsonb(repeat('x', 200000))
+                                                 ELSE '{}' END)) AS all_right
+FROM exec_try_many(ARRAY[req(ARRAY['sleep', '1000', 'echo'],
+                             jsonb_build_object('timeout_ms', 5000,
+                                                'stdin_json', repeat('x', 200000)))] ||
+                   array_fill(req(ARRAY['print', '{}']), ARRAY[400]), 2);
+
 -- results past work_mem spill to disk, in the tuplestore and in the sort
 -- that puts results coming before an earlier position's in order (the
 -- first element finishes last)

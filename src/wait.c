@@ -7,13 +7,18 @@
  *	  execjson.max_parallel at once.
  *
  * Each running program has a slot: its pid, a pidfd that becomes readable
- * when it exits, the parent's ends of its pipes, and its progress.  The
- * pipes and pidfds of every slot are registered in one epoll instance of
- * the backend's ("inner"), and all waiting happens in one WaitEventSet over
- * that epoll fd, the backend's latch and postmaster death, with the nearest
- * deadline of the running programs as timeout.  Both are made once per
- * backend and kept, so a call costs no set-up of the wait: only its own
- * fds are added (and leave the epoll instance when they are closed).
+ * when it exits, the parent's ends of its pipes, and its progress.  All
+ * waiting happens in one WaitEventSet of the backend's, over its latch,
+ * postmaster death and the pipes and pidfds of every running program,
+ * with the nearest deadline of the running programs as timeout.  The
+ * program's fds are in that same epoll instance, not in one nested in it:
+ * the wake-up of a pipe write then reaches the backend as the kernel's
+ * "sync" wake-up, which puts the backend on the CPU of the program that
+ * woke it rather than on a CPU busy with another.  The set is made once
+ * per backend and kept, so a call costs no set-up of the wait: only its
+ * own fds are added, and they leave the epoll instance when they are
+ * closed.  A WaitEventSet cannot drop an event, so the set is made anew,
+ * with the fds of the programs still running, when it has no room left.
  * CHECK_FOR_INTERRUPTS() runs on every wake-up, so query cancel,
  * statement_timeout and pg_terminate_backend act within milliseconds.
  * The pipes are non-blocking: the backend never blocks outside that wait,
@@ -29,9 +34,8 @@
  * a value while other programs keep running.
  *
  * State kept across calls: the slots, so that the exit callback can find
- * them; the wait set and the inner epoll fd; exec_call_stats, what the
- * audit line of exec_run reports; and a scratch buffer stderr is drained
- * into.
+ * them; the wait set; exec_call_stats, what the audit line of exec_run
+ * reports; and a scratch buffer stderr is drained into.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +45,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -83,15 +86,20 @@ static char stderr_scratch[READ_CHUNK];
 #define EXIT_POLL_MS 10
 #define EXIT_POLL_SHORT_MS 1
 
-/* What an event of the inner epoll instance is about: slot << 8 | kind. */
+/* What an event of the wait set is about: slot << 8 | kind (its user_data). */
 #define KIND_STDIN 1
 #define KIND_STDOUT 2
 #define KIND_STDERR 3
 #define KIND_EXIT 4
-#define EVENT_DATA(slot, kind) (((uint64) (slot) << 8) | (kind))
+#define EVENT_DATA(slot, kind) ((void *) (uintptr_t) (((slot) << 8) | (kind)))
 
-/* Events taken from the inner epoll instance per wake-up. */
-#define INNER_EVENTS (EXECJSON_MAX_PARALLEL * 4)
+/*
+ * The wait set: the latch, postmaster death, and up to 4 fds per program
+ * started since the set was made (closed ones stay as dead entries); made
+ * anew when a program's fds do not fit.  Events taken per wake-up.
+ */
+#define WAIT_SET_SIZE (2 + 8 * EXECJSON_MAX_PARALLEL)
+#define WAIT_EVENTS 32
 
 typedef enum SlotState
 {
@@ -135,9 +143,9 @@ static int	slots_used = 0;
 
 ExecCallStats exec_call_stats;
 
-/* The backend's wait set (latch, postmaster death, inner) and inner epoll. */
+/* The backend's wait set, and how many of its entries are taken. */
 static WaitEventSet *wait_set = NULL;
-static int	inner_epfd = -1;
+static int	wait_set_used = 0;
 
 static bool exit_callback_registered = false;
 
@@ -190,7 +198,7 @@ track_fd(int fd)
 
 /*
  * close_fd -- close a tracked *fd if open and mark it closed.  A closed fd
- * leaves the inner epoll instance by itself: the parent's ends of the
+ * leaves the wait set's epoll instance by itself: the parent's ends of the
  * pipes and the pidfd are never shared (close-on-exec, and a child closes
  * every fd above 2 before it executes the program).
  */
@@ -433,8 +441,7 @@ exec_children_hold_programs(bool on)
 /*
  * exec_child_on_exit -- before_shmem_exit callback: a FATAL error
  * (pg_terminate_backend, postmaster death) skips PG_FINALLY, so the
- * children are killed here.  The wait set and the inner epoll fd go with
- * the process.
+ * children are killed here.  The wait set goes with the process.
  */
 static void
 exec_child_on_exit(int code, Datum arg)
@@ -685,56 +692,99 @@ complete_exit(ActiveChild *c)
 }
 
 /*
- * ensure_wait_set -- make the backend's wait set and inner epoll instance,
- * once.  Both live as long as the backend.  False if they cannot be made.
+ * watch -- add fd of slot to the wait set; nothing if fd is closed.
  */
-static bool
-ensure_wait_set(void)
+static void
+watch(int slot, int fd, int kind, uint32 events)
 {
-	WaitEventSet *set;
-
-	if (wait_set != NULL)
-		return true;
-	if (inner_epfd < 0)
-	{
-		inner_epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (inner_epfd < 0)
-			return false;
-		ReserveExternalFD();
-	}
-	set = execjson_create_backend_wait_event_set(3);
-	PG_TRY();
-	{
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		/* As WaitLatch() does: a single-user backend has no postmaster. */
-		if (IsUnderPostmaster)
-			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		AddWaitEventToSet(set, WL_SOCKET_READABLE, inner_epfd, NULL, NULL);
-	}
-	PG_CATCH();
-	{
-		FreeWaitEventSet(set);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	wait_set = set;
-	return true;
+	if (fd < 0)
+		return;
+	wait_set_used++;
+	AddWaitEventToSet(wait_set, events, fd, NULL, EVENT_DATA(slot, kind));
 }
 
 /*
- * watch -- add fd of slot to the inner epoll instance.
+ * watch_slot -- add the open fds of the program in slot to the wait set.
  */
-static bool
-watch(int slot, int fd, int kind, uint32 events)
+static void
+watch_slot(int slot)
 {
-	struct epoll_event ev;
+	ActiveChild *c = &children[slot];
 
-	if (fd < 0)
-		return true;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.u64 = EVENT_DATA(slot, kind);
-	return epoll_ctl(inner_epfd, EPOLL_CTL_ADD, fd, &ev) == 0;
+	watch(slot, c->stdin_fd, KIND_STDIN, WL_SOCKET_WRITEABLE);
+	watch(slot, c->stdout_fd, KIND_STDOUT, WL_SOCKET_READABLE);
+	watch(slot, c->stderr_fd, KIND_STDERR, WL_SOCKET_READABLE);
+	watch(slot, c->pidfd, KIND_EXIT, WL_SOCKET_READABLE);
+}
+
+/*
+ * ensure_wait_set -- make sure the backend's wait set has room for the fds
+ * of one more program: make it the first time, and anew (with the fds of
+ * the programs running) when it is full.  It lives as long as the backend;
+ * if it cannot be made, there is none, and the next call tries again.
+ */
+static void
+ensure_wait_set(void)
+{
+	if (wait_set != NULL && wait_set_used + 4 <= WAIT_SET_SIZE)
+		return;
+	if (wait_set != NULL)
+	{
+		FreeWaitEventSet(wait_set);
+		wait_set = NULL;
+	}
+	wait_set = execjson_create_backend_wait_event_set(WAIT_SET_SIZE);
+	wait_set_used = 0;
+	PG_TRY();
+	{
+		int			i;
+
+		AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		wait_set_used++;
+		/* As WaitLatch() does: a single-user backend has no postmaster. */
+		if (IsUnderPostmaster)
+		{
+			AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+							  NULL, NULL);
+			wait_set_used++;
+		}
+		for (i = 0; i < slots_used; i++)
+			if (children[i].state == SLOT_RUNNING)
+				watch_slot(i);
+	}
+	PG_CATCH();
+	{
+		FreeWaitEventSet(wait_set);
+		wait_set = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * wait_set_step -- run ensure_wait_set() (slot < 0) or watch_slot(slot);
+ * what fails there (epoll_create1 or epoll_ctl: out of memory, or of
+ * fs.epoll.max_user_watches) is raised as exec_failed for program_path.
+ */
+static void
+wait_set_step(int slot, const char *program_path)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		if (slot < 0)
+			ensure_wait_set();
+		else
+			watch_slot(slot);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		raise_internal(program_path);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -777,8 +827,7 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	pid_t		pid;
 	int			i;
 
-	if (!ensure_wait_set())
-		raise_internal(spec->path);
+	wait_set_step(-1, spec->path);
 
 	if (held_fd >= 0 && strcmp(held_path, spec->path) == 0 &&
 		still_held_file(spec->path))
@@ -853,11 +902,7 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	/* Most stdin fits the pipe: write it before the first wait. */
 	write_stdin(c);
 
-	if (!watch(slot, c->stdin_fd, KIND_STDIN, EPOLLOUT) ||
-		!watch(slot, c->stdout_fd, KIND_STDOUT, EPOLLIN) ||
-		!watch(slot, c->stderr_fd, KIND_STDERR, EPOLLIN) ||
-		!watch(slot, c->pidfd, KIND_EXIT, EPOLLIN))
-		raise_internal(spec->path);
+	wait_set_step(slot, spec->path);
 }
 
 /*
@@ -922,42 +967,38 @@ exec_child_start(ExecSpawnSpec *spec, const char *stdin_data, int stdin_len,
 }
 
 /*
- * dispatch_inner -- handle what the inner epoll instance has ready: feed
- * stdin, drain stdout and stderr, note exits.
+ * dispatch -- handle one event of a program's fd: feed stdin, drain stdout
+ * or stderr, note the exit.
  */
 static void
-dispatch_inner(void)
+dispatch(const WaitEvent *event)
 {
-	struct epoll_event events[INNER_EVENTS];
-	int			n;
-	int			i;
+	uintptr_t	data = (uintptr_t) event->user_data;
+	int			slot = (int) (data >> 8);
+	int			kind = (int) (data & 0xff);
+	ActiveChild *c = &children[slot];
 
-	n = epoll_wait(inner_epfd, events, lengthof(events), 0);
-	for (i = 0; i < n; i++)
+	/* An earlier event of this wake-up may have ended the run. */
+	if (c->state != SLOT_RUNNING)
+		return;
+	switch (kind)
 	{
-		int			slot = (int) (events[i].data.u64 >> 8);
-		int			kind = (int) (events[i].data.u64 & 0xff);
-		ActiveChild *c = &children[slot];
-
-		/* An earlier event of this round may have ended the run. */
-		if (c->state != SLOT_RUNNING)
-			continue;
-		switch (kind)
-		{
-			case KIND_STDIN:
-				if (c->stdin_fd >= 0)
-					write_stdin(c);
-				break;
-			case KIND_STDOUT:
+		case KIND_STDIN:
+			if (c->stdin_fd >= 0 && c->stdin_fd == event->fd)
+				write_stdin(c);
+			break;
+		case KIND_STDOUT:
+			if (c->stdout_fd == event->fd)
 				read_output(c, true, false);
-				break;
-			case KIND_STDERR:
+			break;
+		case KIND_STDERR:
+			if (c->stderr_fd == event->fd)
 				read_output(c, false, false);
-				break;
-			case KIND_EXIT:
+			break;
+		case KIND_EXIT:
+			if (c->pidfd == event->fd)
 				c->exited = true;
-				break;
-		}
+			break;
 	}
 }
 
@@ -1044,7 +1085,7 @@ exec_children_runnable(int enough)
 int
 exec_children_wait(int max_wait_ms)
 {
-	WaitEvent	events[3];
+	WaitEvent	events[WAIT_EVENTS];
 	int64		until = max_wait_ms < 0 ? PG_INT64_MAX :
 		now_ns() + (int64) max_wait_ms * 1000000;
 
@@ -1102,8 +1143,8 @@ exec_children_wait(int max_wait_ms)
 		{
 			if (events[i].events & WL_LATCH_SET)
 				ResetLatch(MyLatch);
-			else if (events[i].events & WL_SOCKET_READABLE)
-				dispatch_inner();
+			else if (events[i].user_data != NULL)
+				dispatch(&events[i]);
 		}
 
 		CHECK_FOR_INTERRUPTS();
