@@ -95,8 +95,9 @@ static char stderr_scratch[READ_CHUNK];
 
 /*
  * The wait set: the latch, postmaster death, and up to 4 fds per program
- * started since the set was made (closed ones stay as dead entries); made
- * anew when a program's fds do not fit.  Events taken per wake-up.
+ * started since the set was made (closed ones stay as dead entries, which
+ * epoll, on Linux, never reports); made anew when a program's fds do not
+ * fit.  Events taken per wake-up.
  */
 #define WAIT_SET_SIZE (2 + 8 * EXECJSON_MAX_PARALLEL)
 #define WAIT_EVENTS 32
@@ -147,6 +148,9 @@ ExecCallStats exec_call_stats;
 static WaitEventSet *wait_set = NULL;
 static int	wait_set_used = 0;
 
+/* How many fds of the programs are open (each a reserved external fd). */
+static int	tracked_fds = 0;
+
 static bool exit_callback_registered = false;
 
 /*
@@ -192,7 +196,10 @@ static int
 track_fd(int fd)
 {
 	if (fd >= 0)
+	{
 		ReserveExternalFD();
+		tracked_fds++;
+	}
 	return fd;
 }
 
@@ -209,6 +216,7 @@ close_fd(int *fd)
 	{
 		close(*fd);
 		ReleaseExternalFD();
+		tracked_fds--;
 		*fd = -1;
 	}
 }
@@ -692,79 +700,122 @@ complete_exit(ActiveChild *c)
 }
 
 /*
- * watch -- add fd of slot to the wait set; nothing if fd is closed.
+ * watch -- add fd of slot to set, counting the entry in *used; nothing if
+ * fd is closed.
  */
 static void
-watch(int slot, int fd, int kind, uint32 events)
+watch(WaitEventSet *set, int *used, int slot, int fd, int kind, uint32 events)
 {
 	if (fd < 0)
 		return;
-	wait_set_used++;
-	AddWaitEventToSet(wait_set, events, fd, NULL, EVENT_DATA(slot, kind));
+	(*used)++;
+	AddWaitEventToSet(set, events, fd, NULL, EVENT_DATA(slot, kind));
 }
 
 /*
- * watch_slot -- add the open fds of the program in slot to the wait set.
+ * watch_slot -- add the open fds of the program in slot to set.
  */
 static void
-watch_slot(int slot)
+watch_slot(WaitEventSet *set, int *used, int slot)
 {
 	ActiveChild *c = &children[slot];
 
-	watch(slot, c->stdin_fd, KIND_STDIN, WL_SOCKET_WRITEABLE);
-	watch(slot, c->stdout_fd, KIND_STDOUT, WL_SOCKET_READABLE);
-	watch(slot, c->stderr_fd, KIND_STDERR, WL_SOCKET_READABLE);
-	watch(slot, c->pidfd, KIND_EXIT, WL_SOCKET_READABLE);
+	watch(set, used, slot, c->stdin_fd, KIND_STDIN, WL_SOCKET_WRITEABLE);
+	watch(set, used, slot, c->stdout_fd, KIND_STDOUT, WL_SOCKET_READABLE);
+	watch(set, used, slot, c->stderr_fd, KIND_STDERR, WL_SOCKET_READABLE);
+	watch(set, used, slot, c->pidfd, KIND_EXIT, WL_SOCKET_READABLE);
+}
+
+/*
+ * new_wait_set -- CreateWaitEventSet(), or NULL if the backend has no fd
+ * left for its epoll instance.
+ *
+ * CreateWaitEventSet() acquires an external fd (fd.c), and refuses once a
+ * third of max_safe_fds are taken, after it has allocated the set (which
+ * is then lost).  The fds of the running programs are counted there too,
+ * and in the middle of a batch there can be hundreds: a new set only
+ * replaces the old one, so they are set aside while it is made, and the
+ * limit is asked first.
+ */
+static WaitEventSet *
+new_wait_set(void)
+{
+	WaitEventSet *volatile set = NULL;
+	int			n = tracked_fds;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		ReleaseExternalFD();
+	PG_TRY();
+	{
+		if (AcquireExternalFD())
+		{
+			ReleaseExternalFD();
+			set = execjson_create_backend_wait_event_set(WAIT_SET_SIZE);
+		}
+	}
+	PG_FINALLY();
+	{
+		for (i = 0; i < n; i++)
+			ReserveExternalFD();
+	}
+	PG_END_TRY();
+	return set;
 }
 
 /*
  * ensure_wait_set -- make sure the backend's wait set has room for the fds
  * of one more program: make it the first time, and anew (with the fds of
- * the programs running) when it is full.  It lives as long as the backend;
- * if it cannot be made, there is none, and the next call tries again.
+ * the programs running) when it is full.  The old set is freed only once
+ * the new one is complete: if that fails, the running programs are still
+ * watched, and only the program about to start fails (exec_failed).  The
+ * set lives as long as the backend.
  */
 static void
 ensure_wait_set(void)
 {
+	WaitEventSet *set;
+	int			used = 0;
+
 	if (wait_set != NULL && wait_set_used + 4 <= WAIT_SET_SIZE)
 		return;
-	if (wait_set != NULL)
-	{
-		FreeWaitEventSet(wait_set);
-		wait_set = NULL;
-	}
-	wait_set = execjson_create_backend_wait_event_set(WAIT_SET_SIZE);
-	wait_set_used = 0;
+	set = new_wait_set();
+	if (set == NULL)
+		elog(ERROR, "execjson: no fd left for a wait set");
 	PG_TRY();
 	{
 		int			i;
 
-		AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		wait_set_used++;
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		used++;
 		/* As WaitLatch() does: a single-user backend has no postmaster. */
 		if (IsUnderPostmaster)
 		{
-			AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+			AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
 							  NULL, NULL);
-			wait_set_used++;
+			used++;
 		}
 		for (i = 0; i < slots_used; i++)
 			if (children[i].state == SLOT_RUNNING)
-				watch_slot(i);
+				watch_slot(set, &used, i);
 	}
 	PG_CATCH();
 	{
-		FreeWaitEventSet(wait_set);
-		wait_set = NULL;
+		FreeWaitEventSet(set);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (wait_set != NULL)
+		FreeWaitEventSet(wait_set);
+	wait_set = set;
+	wait_set_used = used;
 }
 
 /*
- * wait_set_step -- run ensure_wait_set() (slot < 0) or watch_slot(slot);
- * what fails there (epoll_create1 or epoll_ctl: out of memory, or of
- * fs.epoll.max_user_watches) is raised as exec_failed for program_path.
+ * wait_set_step -- run ensure_wait_set() (slot < 0) or watch_slot() of
+ * slot; what fails there (no fd left, epoll_create1 or epoll_ctl: out of
+ * memory, or of fs.epoll.max_user_watches) is raised as exec_failed for
+ * program_path.
  */
 static void
 wait_set_step(int slot, const char *program_path)
@@ -776,7 +827,7 @@ wait_set_step(int slot, const char *program_path)
 		if (slot < 0)
 			ensure_wait_set();
 		else
-			watch_slot(slot);
+			watch_slot(wait_set, &wait_set_used, slot);
 	}
 	PG_CATCH();
 	{
@@ -1128,6 +1179,8 @@ exec_children_wait(int max_wait_ms)
 		}
 		if (!any)
 			elog(ERROR, "execjson: no program is running");
+		if (wait_set == NULL)
+			elog(ERROR, "execjson: no wait set");
 		if (now >= until)
 			return -1;
 

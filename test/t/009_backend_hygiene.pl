@@ -124,7 +124,10 @@ sub run_cancels
 # backend_fds -- "fd -> target" of every fd the backend has open, but
 # relation files: PostgreSQL opens and closes those itself as it reads
 # the catalogs (its virtual file descriptors, bounded by
-# max_files_per_process), and none of them is execjson's.
+# max_files_per_process), and none of them is execjson's.  An epoll
+# instance is "epoll -> ...", without its number: execjson's wait set is
+# made anew now and then, and its fd may then have another number (one
+# epoll fd more would still show).
 sub backend_fds
 {
 	my $data_dir = $node->data_dir;
@@ -136,9 +139,9 @@ sub backend_fds
 	{
 		my $target = readlink("/proc/$backend/fd/$fd") // '?';
 		next if $target =~ m{^\Q$data_dir\E/(base|global)/};
-		push @open, "$fd -> $target";
+		push @open, ($target eq 'anon_inode:[eventpoll]' ? 'epoll' : $fd) . " -> $target";
 	}
-	return @open;
+	return sort @open;
 }
 
 # backend_memory -- total bytes and number of the backend's memory

@@ -258,8 +258,12 @@ sub check_stopped
 	my $fds = sub {
 		opendir(my $dh, "/proc/$backend/fd") or die "cannot list fds: $!";
 		my $data_dir = $node->data_dir;
-		my @open = sort map { "$_ -> " . (readlink("/proc/$backend/fd/$_") // '?') }
-		  grep { /^\d+$/ } readdir($dh);
+		# an epoll fd without its number: the wait set is made anew now
+		# and then (as in 009_backend_hygiene.pl)
+		my @open = sort map {
+			my $target = readlink("/proc/$backend/fd/$_") // '?';
+			($target eq 'anon_inode:[eventpoll]' ? 'epoll' : $_) . " -> $target"
+		} grep { /^\d+$/ } readdir($dh);
 		closedir($dh);
 		return [ grep { !m{-> \Q$data_dir\E/(base|global)/} } @open ];
 	};
@@ -314,6 +318,37 @@ sub check_stopped
 	}
 	assert_no_leftovers($node, $tag, $name);
 	$session->quit;
+}
+
+# --- few fds: the wait set is made anew while many programs run
+
+# The backend's wait set is made anew about every 170 programs, in the
+# middle of a batch, while up to max_parallel programs hold 3-4 fds each.
+# CreateWaitEventSet() refuses once a third of max_safe_fds are taken by
+# such fds: the running programs' fds must not count against the new set,
+# which only replaces the old one; and a set that cannot be made must
+# leave the old one, so that the programs running are still waited for.
+{
+	my $name = 'wait set made anew with few fds';
+	my $fdnode = start_node('batchfds', "max_files_per_process = 70");
+	my $session = ExecJsonTest::Session->new($fdnode);
+	my $tag = unique_tag('batchfds');
+	my $pid = $session->backend_pid;
+	$session->query('SET execjson.max_parallel = 16');
+	my $reqs = [ map { xj_request([ 'tag', $tag, 'sleep', '100', 'print', '{}' ], timeout_ms => 30000) }
+		  1 .. 300 ];
+	my ($out, $err) = $session->query(
+		'SELECT count(*) FILTER (WHERE b.result = \'{"ok": true, "value": {}}\') || \'/\' || count(*) FROM ('
+		  . batch_sql('exec_try_many', $reqs, 16) . ') b', 60);
+	chomp $out;
+	is($out, '300/300', "$name: every program ran and was collected");
+	is($err, '', "$name: no error");
+	($out) = $session->query('SELECT pg_backend_pid()');
+	chomp $out;
+	is($out, $pid, "$name: the same backend");
+	assert_no_leftovers($fdnode, $tag, $name);
+	$session->quit;
+	$fdnode->stop;
 }
 
 # --- SIGKILL of the backend mid-batch
