@@ -41,6 +41,14 @@
  */
 #include "postgres.h"
 
+/*
+ * The wait set keeps the entries of closed fds, which epoll forgets by
+ * itself; other ways of waiting would report them forever.
+ */
+#ifndef __linux__
+#error "execjson's wait.c needs Linux (epoll)"
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -768,8 +776,9 @@ new_wait_set(void)
  * of one more program: make it the first time, and anew (with the fds of
  * the programs running) when it is full.  The old set is freed only once
  * the new one is complete: if that fails, the running programs are still
- * watched, and only the program about to start fails (exec_failed).  The
- * set lives as long as the backend.
+ * watched, and the program about to start fails (exec_failed), as will
+ * the next ones until a set can be made.  The set lives as long as the
+ * backend.
  */
 static void
 ensure_wait_set(void)
@@ -831,8 +840,15 @@ wait_set_step(int slot, const char *program_path)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
 		FlushErrorState();
+		/* The cause, for the server log: the client gets exec_failed. */
+		ereport(LOG,
+				(errmsg("execjson: cannot wait for a program: %s", edata->message)));
+		FreeErrorData(edata);
 		raise_internal(program_path);
 	}
 	PG_END_TRY();
