@@ -44,7 +44,7 @@ SELECT count(*), min(position), max(position),
 FROM exec_run_many(ARRAY(SELECT req(ARRAY['print', n::text]) FROM generate_series(1, 200) n), 8)
      WITH ORDINALITY;
 
--- the wait set is made anew when it is full (about every hundred
+-- the wait set is made anew when it is full (about every 170
 -- programs): a program running across that goes on being watched -- its
 -- stdin fed (more than a pipe holds), its output read, its exit seen --
 -- or it would time out

@@ -13,8 +13,8 @@
  * with the nearest deadline of the running programs as timeout.  The
  * program's fds are in that same epoll instance, not in one nested in it:
  * the wake-up of a pipe write then reaches the backend as the kernel's
- * "sync" wake-up, which puts the backend on the CPU of the program that
- * woke it rather than on a CPU busy with another.  The set is made once
+ * "sync" wake-up, which lets the scheduler put the backend on the CPU of
+ * the program that woke it rather than on a CPU busy with another.  The set is made once
  * per backend and kept, so a call costs no set-up of the wait: only its
  * own fds are added, and they leave the epoll instance when they are
  * closed.  A WaitEventSet cannot drop an event, so the set is made anew,
@@ -1051,7 +1051,7 @@ dispatch(const WaitEvent *event)
 	switch (kind)
 	{
 		case KIND_STDIN:
-			if (c->stdin_fd >= 0 && c->stdin_fd == event->fd)
+			if (c->stdin_fd == event->fd)
 				write_stdin(c);
 			break;
 		case KIND_STDOUT:
@@ -1156,6 +1156,10 @@ exec_children_wait(int max_wait_ms)
 	int64		until = max_wait_ms < 0 ? PG_INT64_MAX :
 		now_ns() + (int64) max_wait_ms * 1000000;
 
+	/* A program runs only once its fds are in the set (start_child). */
+	if (wait_set == NULL)
+		elog(ERROR, "execjson: no wait set");
+
 	for (;;)
 	{
 		int64		now = now_ns();
@@ -1195,8 +1199,6 @@ exec_children_wait(int max_wait_ms)
 		}
 		if (!any)
 			elog(ERROR, "execjson: no program is running");
-		if (wait_set == NULL)
-			elog(ERROR, "execjson: no wait set");
 		if (now >= until)
 			return -1;
 
