@@ -51,6 +51,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -954,7 +955,13 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	}
 	c->stats->pid = pid;
 
-	if (!set_nonblocking(c->stdin_fd) ||
+	/*
+	 * Our ends are non-blocking, except a stdin of at most PIPE_BUF bytes:
+	 * written at once below into the new, empty pipe, it fits whole (a
+	 * pipe holds at least one page) and so never blocks, and the pipe is
+	 * closed after it.  That saves a system call on most calls.
+	 */
+	if ((c->stdin_len > PIPE_BUF && !set_nonblocking(c->stdin_fd)) ||
 		!set_nonblocking(c->stdout_fd) ||
 		!set_nonblocking(c->stderr_fd))
 		raise_internal(spec->path);
