@@ -26,6 +26,18 @@ RESET execjson.max_stdin_bytes;
 SET execjson.max_stdout_bytes = 100;
 SELECT length(exec_run(req(ARRAY['jsonstr', '100'])) #>> '{}') AS chars;
 SELECT try(req(ARRAY['jsonstr', '101']));
+-- ... also where stdout's buffer is full and grows (at 1023, 8191 and
+-- 16383 bytes): every byte is read, and the cap still counts exactly
+RESET execjson.max_stdout_bytes;
+SELECT n, length(exec_run(req(ARRAY['jsonstr', n::text])) #>> '{}') = n - 2 AS whole
+FROM unnest(ARRAY[1022, 1023, 1024, 1025, 8190, 8191, 8192, 8193, 16383, 16384, 70000]) n;
+SET execjson.max_stdout_bytes = 1023;
+SELECT length(exec_run(req(ARRAY['jsonstr', '1023'])) #>> '{}') AS chars;
+SELECT try(req(ARRAY['jsonstr', '1024']));
+SET execjson.max_stdout_bytes = 1024;
+SELECT length(exec_run(req(ARRAY['jsonstr', '1024'])) #>> '{}') AS chars;
+SELECT try(req(ARRAY['jsonstr', '1025']));
+SET execjson.max_stdout_bytes = 100;
 -- an endless writer is stopped at the cap, not at the timeout
 SELECT try(req(ARRAY['flood-out'], '{"timeout_ms": 60000}'));
 SET execjson.max_stdout_bytes = 0;

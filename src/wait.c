@@ -76,11 +76,12 @@
 #define READS_PER_WAKEUP 16
 
 /*
- * stdout is read straight into its buffer, which starts small and grows
- * geometrically, keeping at least this much room for a read: a small answer
- * then costs no large allocation.  (A 64 kB palloc is a malloc of its own;
- * freeing it trims the heap with brk(), which, once a vfork() child has run
- * on another CPU with the backend's memory map, flushes TLBs there.)
+ * stdout is read straight into its buffer, which starts small (1 kB, where
+ * most answers fit) and, when full, grows geometrically by at least this
+ * much: a small answer then costs no large allocation.  (A 64 kB palloc
+ * is a malloc of its own; freeing it trims the heap with brk(), which,
+ * once a vfork() child has run on another CPU with the backend's memory
+ * map, flushes TLBs there.)
  */
 #define STDOUT_MIN_ROOM 4096
 
@@ -629,8 +630,11 @@ read_output(ActiveChild *c, bool is_stdout, bool drain)
 		{
 			StringInfo	buf = &c->outcome->stdout_buf;
 
-			/* Grow geometrically, but never past cap + 1 bytes. */
-			if (buf->maxlen - buf->len - 1 < STDOUT_MIN_ROOM)
+			/*
+			 * Read into what room there is; once it is full, grow
+			 * geometrically, but never past cap + 1 bytes.
+			 */
+			if (buf->maxlen - buf->len - 1 <= 0)
 				enlargeStringInfo(buf, (int) Min((int64) Max(buf->len, STDOUT_MIN_ROOM),
 												 (int64) cap + 1 - buf->len));
 			room = Min(room, (int64) (buf->maxlen - buf->len - 1));
