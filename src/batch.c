@@ -162,7 +162,7 @@ static BatchItem *
 item_new(Batch *b, int position)
 {
 	MemoryContext cxt = AllocSetContextCreate(b->cxt, "execjson batch item",
-											  ALLOCSET_SMALL_SIZES);
+											  ALLOCSET_DEFAULT_SIZES);
 	BatchItem  *item = MemoryContextAllocZero(cxt, sizeof(BatchItem));
 
 	item->cxt = cxt;
