@@ -154,7 +154,7 @@ typedef struct ExecSpawnSpec
 /* spawn.c */
 extern void exec_spawn_add_limits(ExecSpawnSpec *spec);
 extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno,
-						int *sandbox_step);
+						int *sandbox_step, int *pidfd);
 
 /*
  * ExecEnd -- why wait.c stopped a run: the program exited, or wait.c ended

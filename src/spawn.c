@@ -255,6 +255,10 @@ vfork_child(ChildArgs *args)
 }
 
 #ifdef __linux__
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
 /*
  * clone_entry -- the cloned child's start: child_exec().
  */
@@ -265,17 +269,24 @@ clone_entry(void *arg)
 }
 
 /*
- * clone_child -- the sandboxed spawn: clone() into the plan's new
- * namespaces, sharing the backend's memory and suspending it until the
- * child execs or exits, like vfork(); the child runs on a stack of its own
- * (allocated once per backend), as clone() requires.  Returns the pid, or
- * -1 with errno set and *step saying what failed.
+ * clone_child -- clone() the child, into the sandbox plan's new namespaces
+ * if there is one, sharing the backend's memory and suspending it until
+ * the child execs or exits, like vfork(); the child runs on a stack of its
+ * own (allocated once per backend), as clone() requires.  CLONE_PIDFD
+ * gives the backend the child's pidfd in the same system call, in
+ * *pidfd (-1 if the kernel gave none).  Returns the pid, or -1 with errno
+ * set and *step saying what failed; -1 and errno ENOMEM without a step if
+ * the stack could not be had.
  */
 static pg_noinline pid_t
-clone_child(ChildArgs *args, int *step)
+clone_child(ChildArgs *args, int *step, int *pidfd)
 {
 	static char *stack = NULL;
+	static bool pidfd_refused = false;
+	int			flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+	pid_t		pid;
 
+	*pidfd = -1;
 	if (stack == NULL)
 	{
 		char	   *mem = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
@@ -287,14 +298,36 @@ clone_child(ChildArgs *args, int *step)
 		if (mprotect(mem, 4096, PROT_NONE) != 0)
 		{
 			munmap(mem, CHILD_STACK_SIZE);
+			errno = ENOMEM;
 			return -1;
 		}
 		stack = mem;
 	}
-	*step = SANDBOX_STEP_CLONE;
-	return clone(clone_entry, stack + CHILD_STACK_SIZE,
-				 args->sandbox->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD,
-				 args);
+	if (args->sandbox)
+	{
+		flags |= args->sandbox->clone_flags;
+		*step = SANDBOX_STEP_CLONE;
+	}
+	if (!pidfd_refused)
+	{
+		pid = clone(clone_entry, stack + CHILD_STACK_SIZE, flags | CLONE_PIDFD,
+					args, pidfd);
+		if (pid >= 0)
+			return pid;
+		/* A failed clone() may have written an fd number it took back. */
+		*pidfd = -1;
+		if (errno != EINVAL)
+			return -1;
+	}
+	/*
+	 * CLONE_PIDFD refused (EINVAL): clone without it, and wait.c opens the
+	 * pidfd.  (A kernel that predates it ignores the flag, and *pidfd
+	 * stays -1.)  Remembered only once the clone without it worked.
+	 */
+	pid = clone(clone_entry, stack + CHILD_STACK_SIZE, flags, args);
+	if (pid >= 0)
+		pidfd_refused = true;
+	return pid;
 }
 #endif
 
@@ -338,11 +371,15 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
  * reaped), and *sandbox_step set to the ExecSandboxStep that failed if it
  * was the sandbox (else SANDBOX_STEP_NONE).
  *
- * With spec->sandbox, the child is cloned into new namespaces (sandbox.c)
- * instead of vfork()ed; the program is then pid 1 of its pid namespace.
+ * The child is clone()d with CLONE_VM | CLONE_VFORK, which is vfork() on
+ * a stack of its own, and with CLONE_PIDFD: *pidfd is then its pidfd
+ * (close-on-exec, the caller's to close), or -1 if the kernel gave none.
+ * With spec->sandbox, the clone also makes new namespaces (sandbox.c); the
+ * program is then pid 1 of its pid namespace.
  */
 pid_t
-exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step)
+exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step,
+		   int *pidfd)
 {
 	ChildArgs	args;
 	sigset_t	all;
@@ -403,11 +440,14 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 #ifdef __linux__
-	if (args.sandbox)
-		pid = clone_child(&args, sandbox_step);
-	else
-#endif
+	pid = clone_child(&args, sandbox_step, pidfd);
+	/* Without a stack of its own (out of memory), vfork() needs none. */
+	if (pid < 0 && errno == ENOMEM && !args.sandbox)
 		pid = vfork_child(&args);
+#else
+	*pidfd = -1;
+	pid = vfork_child(&args);
+#endif
 	save_errno = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
@@ -424,6 +464,9 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step)
 	if (args.exec_errno != 0)
 	{
 		/* The child has already _exit()ed; reap it. */
+		if (*pidfd >= 0)
+			close(*pidfd);
+		*pidfd = -1;
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		*spawn_errno = args.exec_errno;

@@ -896,6 +896,7 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 	bool		is_script;
 	int			spawn_errno;
 	int			spawn_step;
+	int			pidfd;
 	pid_t		pid;
 	int			i;
 
@@ -945,8 +946,9 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 		spec->fds[i] = c->child_fds[i];
 
 	INSTR_TIME_SET_CURRENT(c->stats->spawned_at);
-	pid = exec_spawn(spec, &spawn_errno, &spawn_step);
+	pid = exec_spawn(spec, &spawn_errno, &spawn_step, &pidfd);
 	c->pid = pid;
+	c->pidfd = track_fd(fd_above_stdio(pidfd));
 	for (i = 0; i < 3; i++)
 		close_fd(&c->child_fds[i]);
 	close_fd(&c->exec_fd);
@@ -971,7 +973,8 @@ start_child(ActiveChild *c, int slot, ExecSpawnSpec *spec)
 		raise_internal(spec->path);
 
 #ifdef SYS_pidfd_open
-	c->pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
+	if (c->pidfd < 0)
+		c->pidfd = track_fd((int) syscall(SYS_pidfd_open, pid, 0));
 #endif
 
 	c->started_ns = now_ns();
