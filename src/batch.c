@@ -11,7 +11,9 @@
  * order, as slots free up; results are written to a tuplestore (which
  * spills to disk past work_mem) as they come, so at most max_parallel
  * outputs are in memory at once.  A result that comes before an earlier
- * position's is sorted in at the end (a tuplesort, which spills too).
+ * position's waits in memory until that one is written (at most
+ * PENDING_MAX results and work_mem bytes); past that, it and every later
+ * result are sorted in at the end (a tuplesort, which spills too).
  *
  * exec_try_many turns each element's execjson error into the value
  * exec_try would return, without a subtransaction, for the reason
@@ -41,6 +43,7 @@
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
+#include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/tuplesort.h"
@@ -69,6 +72,20 @@ typedef struct BatchItem
 } BatchItem;
 
 /*
+ * PendingResult -- a result that came before an earlier position's, held
+ * (copied into the batch's context) until that one is written.
+ */
+#define PENDING_MAX (2 * EXECJSON_MAX_PARALLEL)
+
+typedef struct PendingResult
+{
+	int			position;
+	bool		isnull;
+	Datum		value;
+	Size		size;
+} PendingResult;
+
+/*
  * Batch -- the state of one exec_run_many / exec_try_many call.
  */
 typedef struct Batch
@@ -87,16 +104,18 @@ typedef struct Batch
 	Tuplestorestate *tupstore;
 	TupleDesc	tupdesc;
 	int			next_emit;		/* the first position not yet written */
-	Tuplesortstate *sort;		/* results that came out of order, and after */
+	PendingResult pending[PENDING_MAX];	/* came early; unordered */
+	int			npending;
+	Size		pending_bytes;
+	Tuplesortstate *sort;		/* once pending overflows: the rest */
 	TupleTableSlot *sort_slot;
 } Batch;
 
 /*
- * emit -- the result of position: straight into the tuplestore when it is
- * the next one; else, and from then on, into the tuplesort.
+ * put_result -- write the result of position to the tuplestore.
  */
 static void
-emit(Batch *b, int position, Datum value, bool isnull)
+put_result(Batch *b, int position, Datum value, bool isnull)
 {
 	Datum		values[2];
 	bool		nulls[2];
@@ -105,13 +124,16 @@ emit(Batch *b, int position, Datum value, bool isnull)
 	nulls[0] = false;
 	values[1] = value;
 	nulls[1] = isnull;
+	tuplestore_putvalues(b->tupstore, b->tupdesc, values, nulls);
+}
 
-	if (b->sort == NULL && position == b->next_emit)
-	{
-		tuplestore_putvalues(b->tupstore, b->tupdesc, values, nulls);
-		b->next_emit++;
-		return;
-	}
+/*
+ * sort_result -- put the result of position into the tuplesort, begun
+ * the first time.
+ */
+static void
+sort_result(Batch *b, int position, Datum value, bool isnull)
+{
 	if (b->sort == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(b->cxt);
@@ -127,12 +149,82 @@ emit(Batch *b, int position, Datum value, bool isnull)
 		MemoryContextSwitchTo(old);
 	}
 	ExecClearTuple(b->sort_slot);
-	b->sort_slot->tts_values[0] = values[0];
-	b->sort_slot->tts_isnull[0] = nulls[0];
-	b->sort_slot->tts_values[1] = values[1];
-	b->sort_slot->tts_isnull[1] = nulls[1];
+	b->sort_slot->tts_values[0] = Int32GetDatum(position);
+	b->sort_slot->tts_isnull[0] = false;
+	b->sort_slot->tts_values[1] = value;
+	b->sort_slot->tts_isnull[1] = isnull;
 	ExecStoreVirtualTuple(b->sort_slot);
 	tuplesort_puttupleslot(b->sort, b->sort_slot);
+}
+
+/*
+ * pending_release -- forget pending result i (already written or sorted).
+ */
+static void
+pending_release(Batch *b, int i)
+{
+	PendingResult *p = &b->pending[i];
+
+	if (!p->isnull)
+		pfree(DatumGetPointer(p->value));
+	b->pending_bytes -= p->size;
+	b->pending[i] = b->pending[--b->npending];
+}
+
+/*
+ * emit -- the result of position (value is copied if it must wait).
+ * The next position's goes straight into the tuplestore, followed by the
+ * pending ones it was holding up; an earlier one's waits in pending while
+ * there is room; when there is none, pending and every result from then
+ * on go to the tuplesort.
+ */
+static void
+emit(Batch *b, int position, Datum value, bool isnull)
+{
+	Size		size;
+	int			i;
+
+	if (b->sort == NULL && position == b->next_emit)
+	{
+		put_result(b, position, value, isnull);
+		b->next_emit++;
+		for (i = 0; i < b->npending; i++)
+		{
+			if (b->pending[i].position != b->next_emit)
+				continue;
+			put_result(b, b->next_emit, b->pending[i].value,
+					   b->pending[i].isnull);
+			pending_release(b, i);
+			b->next_emit++;
+			i = -1;				/* look again from the start */
+		}
+		return;
+	}
+
+	size = isnull ? 0 : datumGetSize(value, false, -1);
+	if (b->sort == NULL && b->npending < PENDING_MAX &&
+		b->pending_bytes + size <= (Size) work_mem * 1024)
+	{
+		PendingResult *p = &b->pending[b->npending++];
+		MemoryContext old = MemoryContextSwitchTo(b->cxt);
+
+		p->position = position;
+		p->isnull = isnull;
+		p->value = isnull ? (Datum) 0 : datumCopy(value, false, -1);
+		p->size = size;
+		b->pending_bytes += size;
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	while (b->npending > 0)
+	{
+		PendingResult *p = &b->pending[b->npending - 1];
+
+		sort_result(b, p->position, p->value, p->isnull);
+		pending_release(b, b->npending - 1);
+	}
+	sort_result(b, position, value, isnull);
 }
 
 /*
@@ -141,6 +233,10 @@ emit(Batch *b, int position, Datum value, bool isnull)
 static void
 flush_sorted(Batch *b)
 {
+	/* Every position was emitted: nothing can still be waiting. */
+	if (b->npending != 0)
+		elog(ERROR, "execjson: %d batch results were never written",
+			 b->npending);
 	if (b->sort == NULL)
 		return;
 	tuplesort_performsort(b->sort);
