@@ -101,8 +101,21 @@ fsync = off
 shared_preload_libraries = 'execjson'
 execjson.allow_prefixes = '$EXECJSON_TEST_DIR/bin'
 CONF
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-		-w -t 60 start >/dev/null
+	# Started without the fds this shell may have inherited (a CI runner's
+	# or a terminal's pipes), as pg_ctlcluster or systemd would start it: a
+	# postmaster keeps what it inherits, and every backend and every
+	# program it starts would carry them (a stray fd 251 makes each spawn
+	# copy a 256-entry fd table; `make bench` measured that).
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			if [ "$fd" -gt 2 ]; then
+				eval "exec $fd>&-" 2>/dev/null || true
+			fi
+		done
+		exec runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" \
+			-l "$dir/server.log" -w -t 60 start >/dev/null
+	)
 	export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 }
 
