@@ -14,7 +14,7 @@
  *	  ChildArgs it was given; never return from child_exec().
  *
  * Everything the child needs (argv, envp, fds, the signal set) is prepared
- * by the parent before vfork().  An exec failure reaches the parent as an
+ * by the parent before the child is made.  An exec failure reaches the parent as an
  * errno in ChildArgs.
  *
  * The child gets: fds 0, 1, 2 and nothing else; every signal at its
@@ -24,10 +24,11 @@
  * execjson.rlimit_* GUCs.  It executes the program file the parent opened
  * and checked (execveat), not whatever its path names by then.
  *
- * With execjson.sandbox, clone(CLONE_VM|CLONE_VFORK|CLONE_NEW...) takes the
- * place of vfork(): the same borrowed memory and suspended parent, on a
- * stack of the child's own, in new namespaces the child sets up
- * (sandbox.c, child side) before everything else; the program is then
+ * The child is made with clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD): vfork()'s
+ * borrowed memory and suspended parent, on a stack of the child's own,
+ * and the child's pidfd for the parent in the same call.  With
+ * execjson.sandbox, CLONE_NEW... flags add new namespaces the child sets
+ * up (sandbox.c, child side) before everything else; the program is then
  * pid 1 of its pid namespace.  A failing sandbox step reaches the parent
  * as the step and its errno, and the call fails: never an unsandboxed run.
  *
@@ -63,12 +64,12 @@ typedef struct ChildArgs
 	int			max_fd;			/* close fds up to this one if close_range fails */
 	pid_t		parent_pid;
 	sigset_t	empty_mask;
-	const ExecSandboxPlan *sandbox; /* NULL: plain vfork(), no sandbox */
+	const ExecSandboxPlan *sandbox; /* NULL: no sandbox */
 	volatile int exec_errno;	/* set by the child if execve() fails */
 	volatile int sandbox_step;	/* set by the child if a sandbox step fails */
 } ChildArgs;
 
-/* The stack of a cloned (sandboxed) child, with a guard page below. */
+/* The stack of a cloned child, with a guard page below. */
 #define CHILD_STACK_SIZE (256 * 1024)
 
 /* The fd the program file is moved to in the child, when executed by fd. */
@@ -284,6 +285,7 @@ clone_child(ChildArgs *args, int *step, int *pidfd)
 	static char *stack = NULL;
 	static bool pidfd_refused = false;
 	int			flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+	bool		einval = false;
 	pid_t		pid;
 
 	*pidfd = -1;
@@ -316,16 +318,21 @@ clone_child(ChildArgs *args, int *step, int *pidfd)
 			return pid;
 		/* A failed clone() may have written an fd number it took back. */
 		*pidfd = -1;
-		if (errno != EINVAL)
+		if (errno == EINVAL)
+			einval = true;
+		else if (errno != EMFILE && errno != ENFILE)
 			return -1;
 	}
+
 	/*
-	 * CLONE_PIDFD refused (EINVAL): clone without it, and wait.c opens the
-	 * pidfd.  (A kernel that predates it ignores the flag, and *pidfd
-	 * stays -1.)  Remembered only once the clone without it worked.
+	 * CLONE_PIDFD refused (EINVAL), or no fd left for the pidfd (a spawn
+	 * did not need one before): clone without it, and wait.c opens the
+	 * pidfd if it can, or polls.  (A kernel that predates the flag ignores
+	 * it, and *pidfd stays -1.)  A refusal is remembered only once the
+	 * clone without the flag worked.
 	 */
 	pid = clone(clone_entry, stack + CHILD_STACK_SIZE, flags, args);
-	if (pid >= 0)
+	if (pid >= 0 && einval)
 		pidfd_refused = true;
 	return pid;
 }
