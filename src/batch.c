@@ -172,6 +172,20 @@ pending_release(Batch *b, int i)
 }
 
 /*
+ * pending_find -- the index of position's pending result, or -1.
+ */
+static int
+pending_find(const Batch *b, int position)
+{
+	int			i;
+
+	for (i = 0; i < b->npending; i++)
+		if (b->pending[i].position == position)
+			return i;
+	return -1;
+}
+
+/*
  * emit -- the result of position (value is copied if it must wait).
  * The next position's goes straight into the tuplestore, followed by the
  * pending ones it was holding up; an earlier one's waits in pending while
@@ -188,15 +202,12 @@ emit(Batch *b, int position, Datum value, bool isnull)
 	{
 		put_result(b, position, value, isnull);
 		b->next_emit++;
-		for (i = 0; i < b->npending; i++)
+		while ((i = pending_find(b, b->next_emit)) >= 0)
 		{
-			if (b->pending[i].position != b->next_emit)
-				continue;
 			put_result(b, b->next_emit, b->pending[i].value,
 					   b->pending[i].isnull);
 			pending_release(b, i);
 			b->next_emit++;
-			i = -1;				/* look again from the start */
 		}
 		return;
 	}
