@@ -14,8 +14,8 @@
  *	  ChildArgs it was given; never return from child_exec().
  *
  * Everything the child needs (argv, envp, fds, the signal set) is prepared
- * by the parent before the child is made.  An exec failure reaches the parent as an
- * errno in ChildArgs.
+ * by the parent before the child is made.  An exec failure reaches the
+ * parent as an errno in ChildArgs.
  *
  * The child gets: fds 0, 1, 2 and nothing else; every signal at its
  * default disposition and an empty signal mask; a process group of its

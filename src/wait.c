@@ -14,10 +14,10 @@
  * program's fds are in that same epoll instance, not in one nested in it:
  * the wake-up of a pipe write then reaches the backend as the kernel's
  * "sync" wake-up, which lets the scheduler put the backend on the CPU of
- * the program that woke it rather than on a CPU busy with another.  The set is made once
- * per backend and kept, so a call costs no set-up of the wait: only its
- * own fds are added, and they leave the epoll instance when they are
- * closed.  A WaitEventSet cannot drop an event, so the set is made anew,
+ * the program that woke it rather than on a CPU busy with another.  The
+ * set is made once per backend and kept, so a call costs no set-up of the
+ * wait: only its own fds are added, and they leave the epoll instance when
+ * they are closed.  A WaitEventSet cannot drop an event, so the set is made anew,
  * with the fds of the programs still running, when it has no room left.
  * CHECK_FOR_INTERRUPTS() runs on every wake-up, so query cancel,
  * statement_timeout and pg_terminate_backend act within milliseconds.

@@ -110,7 +110,7 @@ CONF
 		for fd in /proc/$BASHPID/fd/*; do
 			fd=${fd##*/}
 			if [ "$fd" -gt 2 ]; then
-				eval "exec $fd>&-" 2>/dev/null || true
+				exec {fd}>&-
 			fi
 		done
 		exec runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" \
