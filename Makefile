@@ -48,6 +48,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 
+# Every object is rebuilt when a header changes (PGXS tracks no header
+# dependencies unless the server was configured with --enable-depend).
+$(OBJS): $(wildcard src/*.h)
+
 # The TAP tests are in test/t, not t (as pgvector does).
 define prove_installcheck
 rm -rf '$(CURDIR)'/tmp_check && \
