@@ -240,8 +240,8 @@ io_error_kind(int err)
 /*
  * exec_prepare -- steps 1 to 3 of a call: validate the request, resolve
  * the program (through cache when given: consecutive elements of a batch
- * that name the same program_path share one resolution), serialize stdin,
- * prepare the spawn.  Sets
+ * that name the same program_path share one resolution, and all share one
+ * plan of the signals to reset), serialize stdin, prepare the spawn.  Sets
  * stats->program_path once resolved.
  */
 void
@@ -291,6 +291,16 @@ exec_prepare(Jsonb *request, ExecPrepared *prep, ExecCallStats *stats,
 	spec->argv = build_argv(spec->path, req);
 	spec->envp = build_envp(req);
 	exec_spawn_add_limits(spec);
+	spec->signals = NULL;
+	if (cache)
+	{
+		if (!cache->signals_planned)
+		{
+			exec_spawn_plan_signals(&cache->signals);
+			cache->signals_planned = true;
+		}
+		spec->signals = &cache->signals;
+	}
 	exec_sandbox_check_settings(spec->path);
 	spec->sandbox = exec_sandbox_plan();
 	stats->sandbox = spec->sandbox ? spec->sandbox->flags : 0;

@@ -16,6 +16,7 @@
 
 #include "postgres.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -135,6 +136,18 @@ extern Jsonb *exec_stdout_parse(StringInfo out, const char *program_path);
  * ExecSpawnSpec -- everything the child needs, prepared by the parent.
  */
 #define EXEC_MAX_RLIMITS 5
+/*
+ * ExecSignalPlan -- the signals a child sets back to SIG_DFL before it
+ * executes the program, learned from the backend once for a whole batch:
+ * those the backend catches or ignores, and those the C library does not
+ * report.
+ */
+typedef struct ExecSignalPlan
+{
+	int			nsignals;
+	int			signals[NSIG];
+} ExecSignalPlan;
+
 typedef struct ExecSpawnSpec
 {
 	const char *path;			/* canonical path */
@@ -143,6 +156,7 @@ typedef struct ExecSpawnSpec
 	int			exec_fd;		/* execute this open file; -1: execute path */
 	int			fds[3];			/* become the child's 0, 1, 2; all >= 3 */
 	const struct ExecSandboxPlan *sandbox;	/* NULL: no sandbox */
+	const ExecSignalPlan *signals;	/* NULL: the child resets every signal */
 	int			nlimits;
 	struct
 	{
@@ -153,6 +167,7 @@ typedef struct ExecSpawnSpec
 
 /* spawn.c */
 extern void exec_spawn_add_limits(ExecSpawnSpec *spec);
+extern void exec_spawn_plan_signals(ExecSignalPlan *plan);
 extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno,
 						int *sandbox_step, int *pidfd);
 
@@ -231,14 +246,17 @@ typedef struct ExecPrepared
 } ExecPrepared;
 
 /*
- * ExecResolveCache -- the last program_path a batch resolved, and its
- * canonical path: a batch resolves each distinct path once.
+ * ExecResolveCache -- what a batch learns once for all its elements: the
+ * last program_path it resolved and its canonical path (a batch resolves
+ * each distinct path once), and the backend's signal dispositions.
  */
 typedef struct ExecResolveCache
 {
 	MemoryContext cxt;			/* where the two strings are kept */
 	char	   *program_path;
 	char	   *canonical;
+	bool		signals_planned;	/* signals is set */
+	ExecSignalPlan signals;		/* the backend's signals, learned once */
 } ExecResolveCache;
 
 /* execjson.c: the steps of a call, shared with batch.c */

@@ -86,6 +86,7 @@ child_exec(ChildArgs *args)
 	const ExecSpawnSpec *spec = args->spec;
 	struct sigaction dfl;
 	int			first_to_close = 3;
+	int			nsignals;
 	int			sig;
 	int			i;
 
@@ -116,15 +117,18 @@ child_exec(ChildArgs *args)
 #endif
 
 	/*
-	 * Every signal back to its default disposition.  The signals stay
-	 * blocked (the parent blocked them all before vfork) until the mask is
-	 * emptied just before execve(), so no backend handler can run here.
-	 * sigaction() on SIGKILL and SIGSTOP fails harmlessly.
+	 * Signals back to their default disposition: every one, or those of
+	 * the parent's plan (a batch's).  The signals stay blocked (the parent
+	 * blocked them all before vfork) until the mask is emptied just before
+	 * execve(), so no backend handler can run here.  sigaction() on SIGKILL
+	 * and SIGSTOP fails harmlessly.
 	 */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
+	nsignals = spec->signals ? spec->signals->nsignals : NSIG - 1;
+	for (i = 0; i < nsignals; i++)
 	{
+		sig = spec->signals ? spec->signals->signals[i] : i + 1;
 		if (sigaction(sig, &dfl, NULL) == 0 || sig == SIGKILL || sig == SIGSTOP)
 			continue;
 #if defined(__linux__) && defined(SYS_rt_sigaction)
@@ -367,6 +371,37 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
 	add_limit(spec, RLIMIT_NPROC, execjson_rlimit_nproc, 1);
 #endif
 	add_limit(spec, RLIMIT_FSIZE, execjson_rlimit_fsize, 1024);
+}
+
+/*
+ * exec_spawn_plan_signals -- learn which signals a child must set back to
+ * SIG_DFL: those the backend catches or ignores now, and those the C
+ * library will not report (glibc's own, 32 and 33), which the child resets
+ * whatever they are.
+ *
+ * A signal at SIG_DFL needs nothing.  One the backend catches must be
+ * reset, or its handler could run in the child, in the backend's memory,
+ * between the unblocking of signals and execve(); one it ignores, because
+ * "ignored" survives execve().  A batch plans once for all its elements
+ * (64 system calls, not 64 per element in the child): nothing in a batch's
+ * loop changes a signal's disposition.
+ */
+void
+exec_spawn_plan_signals(ExecSignalPlan *plan)
+{
+	int			sig;
+
+	plan->nsignals = 0;
+	for (sig = 1; sig < NSIG; sig++)
+	{
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+			continue;
+		plan->signals[plan->nsignals++] = sig;
+	}
 }
 
 /*

@@ -1,9 +1,10 @@
 # 008_child_state.pl -- the state a program starts in.
 #
 # Exactly fds 0, 1, 2; no blocked and no ignored signal (a backend ignores
-# SIGPIPE and blocks signals around the spawn); a process group of its
-# own; working directory /; exactly the requested environment, or the
-# server's overridden by it with execjson.inherit_environment = on.
+# SIGPIPE and blocks signals around the spawn), in a single call and in a
+# batch; a process group of its own; working directory /; exactly the
+# requested environment, or the server's overridden by it with
+# execjson.inherit_environment = on.
 use strict;
 use warnings;
 
@@ -68,6 +69,24 @@ is($state->{sigign}, $NO_SIGNALS, 'no signal is ignored in the program (SigIgn)'
 ok($state->{own_pgrp}, 'the program leads a process group of its own');
 is($state->{cwd}, '/', 'the program runs in /');
 is_deeply($state->{env}, {}, 'without env, the program has an empty environment');
+
+# A batch learns the backend's signal dispositions once and resets only
+# those it catches or ignores: its programs start in the same state.
+{
+	my $request = sql_literal(encode_json_text(xj_request([ 'tag', $TAG, 'state' ], timeout_ms => 10000)));
+	my ($out, $err) = $session->query('SELECT result FROM exec_run_many(ARRAY['
+		  . join(', ', ($request) x 4)
+		  . ']::jsonb[], 2) ORDER BY position');
+	is($err, '', 'a batch of state programs runs');
+	my @states = map { decode_json_text($_) } split /\n/, $out;
+	is(scalar(@states), 4, 'a batch: four states');
+	is_deeply([ map { $_->{sigign} } @states ], [ ($NO_SIGNALS) x 4 ],
+		'a batch: no signal is ignored in any program (SigIgn)');
+	is_deeply([ map { $_->{sigblk} } @states ], [ ($NO_SIGNALS) x 4 ],
+		'a batch: no signal is blocked in any program (SigBlk)');
+	is_deeply([ map { $_->{fds} } @states ], [ ([ 0, 1, 2 ]) x 4 ],
+		'a batch: only fds 0-2 are open in every program');
+}
 
 my %request_env = (
 	XJ_REQUEST_ONLY => 'from the request',
