@@ -375,9 +375,7 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
 
 /*
  * exec_spawn_plan_signals -- learn which signals a child must set back to
- * SIG_DFL: those the backend catches or ignores now, and those the C
- * library will not report (glibc's own, 32 and 33), which the child resets
- * whatever they are.
+ * SIG_DFL: those the backend catches or ignores now.
  *
  * A signal at SIG_DFL needs nothing.  One the backend catches must be
  * reset, or its handler could run in the child, in the backend's memory,
@@ -398,8 +396,36 @@ exec_spawn_plan_signals(ExecSignalPlan *plan)
 
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-			continue;
+		if (sigaction(sig, NULL, &sa) == 0)
+		{
+			if (sa.sa_handler == SIG_DFL)
+				continue;
+		}
+#if defined(__linux__) && defined(SYS_rt_sigaction)
+		else
+		{
+			/*
+			 * glibc's own signals (32 and 33), which its sigaction() will not
+			 * report: the kernel's sigaction of a signal never set is all
+			 * zeros, whatever its layout; any other is reset.
+			 */
+			unsigned long kernel_sa[8];
+			bool		untouched = false;
+			size_t		i;
+
+			memset(kernel_sa, 0, sizeof(kernel_sa));
+			if (syscall(SYS_rt_sigaction, sig, NULL, kernel_sa,
+						(size_t) (NSIG - 1) / 8) == 0)
+			{
+				untouched = true;
+				for (i = 0; i < lengthof(kernel_sa); i++)
+					if (kernel_sa[i] != 0)
+						untouched = false;
+			}
+			if (untouched)
+				continue;
+		}
+#endif
 		plan->signals[plan->nsignals++] = sig;
 	}
 }
