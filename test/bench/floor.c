@@ -9,9 +9,10 @@
  * the rate printed, so that `make bench` can compare exec_run with the
  * cheapest way a C program can do the same work.
  *
- *   floor [-m vfork|spawn] [-t SECONDS] [-p PROCS] [-e FILE] [-w WARMUP]
+ *   floor [-m vfork|spawn] [-t SECONDS] [-p PROCS] [-e FILE] [-w WARMUP] [-S]
  *
- *   -m vfork   vfork() + the child-side steps of src/spawn.c + execve()
+ *   -m vfork   vfork() + the child-side steps of src/spawn.c for a single
+ *              call (every signal reset to its default) + execve()
  *   -m spawn   posix_spawn() with the equivalent attributes and file actions
  *   -t S       run for S seconds (default 1)
  *   -p N       N processes doing calls concurrently (default 1); the rate
@@ -22,6 +23,9 @@
  *              answered {"ok":true}
  *   -w N       calls before the clock starts (default 20)
  *   -d DIR     where ok and xjtool are (default /tmp/execjson-test/bin)
+ *   -S         with -m vfork, as a batch element's child: reset only the
+ *              signals found caught or ignored once, at the start (for
+ *              comparison; `make bench` does not use it)
  *
  * Prints one line of JSON: method, procs, calls, seconds, us_per_call
  * (wall time per call of one process), calls_per_s (total).
@@ -54,6 +58,9 @@ static size_t outcap = 0;
 static char prog_path[4096];
 static char *child_argv[3];
 static char *child_envp[1] = {NULL};
+static int	plan_signals = 0;
+static int	nplanned = 0;
+static int	planned[NSIG];
 
 static void
 die(const char *what)
@@ -89,8 +96,12 @@ child_exec(ChildArgs *args)
 
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		(void) sigaction(sig, &dfl, NULL);
+	if (plan_signals)
+		for (int i = 0; i < nplanned; i++)
+			(void) sigaction(planned[i], &dfl, NULL);
+	else
+		for (sig = 1; sig < NSIG; sig++)
+			(void) sigaction(sig, &dfl, NULL);
 	if (setpgid(0, 0) != 0)
 		goto fail;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
@@ -409,7 +420,7 @@ main(int argc, char **argv)
 	double		max_elapsed = 0,
 				sum_us = 0;
 
-	while ((opt = getopt(argc, argv, "m:t:p:e:w:d:")) != -1)
+	while ((opt = getopt(argc, argv, "m:t:p:e:w:d:S")) != -1)
 	{
 		switch (opt)
 		{
@@ -436,16 +447,33 @@ main(int argc, char **argv)
 			case 'w':
 				warmup = atoi(optarg);
 				break;
+			case 'S':
+				plan_signals = 1;
+				break;
 			case 'd':
 				dir = optarg;
 				break;
 			default:
-				fprintf(stderr, "usage: floor [-m vfork|spawn] [-t S] [-p N] [-e FILE] [-w N] [-d DIR]\n");
+				fprintf(stderr, "usage: floor [-m vfork|spawn] [-t S] [-p N] [-e FILE] [-w N] [-d DIR] [-S]\n");
 				return 2;
 		}
 	}
 	if (procs < 1 || procs > 64)
 		procs = 1;
+	if (plan_signals)
+	{
+		/* as exec_spawn_plan_signals(): what is not at SIG_DFL */
+		for (int sig = 1; sig < NSIG; sig++)
+		{
+			struct sigaction sa;
+
+			if (sig == SIGKILL || sig == SIGSTOP)
+				continue;
+			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+				continue;
+			planned[nplanned++] = sig;
+		}
+	}
 
 	if (echo_file)
 	{
