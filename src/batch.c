@@ -314,6 +314,8 @@ item_caught(Batch *b, BatchItem *item)
 	bool		ours;
 
 	MemoryContextSwitchTo(item->cxt);
+	/* The error ran the context callbacks of whatever called the batch. */
+	exec_spawn_note_foreign_code();
 	edata = CopyErrorData();
 	FlushErrorState();
 	ours = exec_error_is_ours(edata);

@@ -76,7 +76,8 @@ static emit_log_hook_type prev_emit_log_hook = NULL;
  * runs carries the statement or a context line (either may quote the
  * request) -- a FATAL's included, which PG_CATCH never sees -- and neither
  * does an execjson error re-raised in a parallel leader on behalf of its
- * worker.  A FATAL is noted for the call's audit line.
+ * worker.  A FATAL is noted for the call's audit line, and every line for
+ * a batch's signal plan: the hooks it calls next may be any library's.
  */
 static void
 execjson_emit_log(ErrorData *edata)
@@ -90,6 +91,7 @@ execjson_emit_log(ErrorData *edata)
 	}
 	if (call.active && edata->elevel >= FATAL)
 		call.fatal_sqlerrcode = edata->sqlerrcode;
+	exec_spawn_note_foreign_code();
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
@@ -294,7 +296,8 @@ exec_prepare(Jsonb *request, ExecPrepared *prep, ExecCallStats *stats,
 	spec->signals = NULL;
 	if (cache)
 	{
-		if (!cache->signals_planned)
+		if (!cache->signals_planned ||
+			!exec_spawn_plan_is_current(&cache->signals))
 		{
 			exec_spawn_plan_signals(&cache->signals);
 			cache->signals_planned = true;

@@ -139,11 +139,12 @@ extern Jsonb *exec_stdout_parse(StringInfo out, const char *program_path);
 /*
  * ExecSignalPlan -- the signals a child sets back to SIG_DFL before it
  * executes the program, learned from the backend once for a whole batch:
- * those the backend catches or ignores, and those the C library does not
- * report.
+ * those the backend catches or ignores.  Made anew once code execjson does
+ * not control may have run (exec_spawn_note_foreign_code).
  */
 typedef struct ExecSignalPlan
 {
+	uint64		made_at;		/* the foreign code count when it was made */
 	int			nsignals;
 	int			signals[NSIG];
 } ExecSignalPlan;
@@ -168,6 +169,8 @@ typedef struct ExecSpawnSpec
 /* spawn.c */
 extern void exec_spawn_add_limits(ExecSpawnSpec *spec);
 extern void exec_spawn_plan_signals(ExecSignalPlan *plan);
+extern bool exec_spawn_plan_is_current(const ExecSignalPlan *plan);
+extern void exec_spawn_note_foreign_code(void);
 extern pid_t exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno,
 						int *sandbox_step, int *pidfd);
 
@@ -256,7 +259,7 @@ typedef struct ExecResolveCache
 	char	   *program_path;
 	char	   *canonical;
 	bool		signals_planned;	/* signals is set */
-	ExecSignalPlan signals;		/* the backend's signals, learned once */
+	ExecSignalPlan signals;		/* the signals to reset (see the type) */
 } ExecResolveCache;
 
 /* execjson.c: the steps of a call, shared with batch.c */

@@ -65,12 +65,24 @@ typedef struct ChildArgs
 	pid_t		parent_pid;
 	sigset_t	empty_mask;
 	const ExecSandboxPlan *sandbox; /* NULL: no sandbox */
+	const ExecSignalPlan *signals;	/* NULL: reset every signal */
 	volatile int exec_errno;	/* set by the child if execve() fails */
 	volatile int sandbox_step;	/* set by the child if a sandbox step fails */
 } ChildArgs;
 
 /* The stack of a cloned child, with a guard page below. */
 #define CHILD_STACK_SIZE (256 * 1024)
+
+/*
+ * The raw rt_sigaction(sig, act, oldact, sigsetsize), for the signals
+ * glibc's sigaction() refuses (its own, 32 and 33).  The kernel's sigset
+ * has _NSIG bits.  sparc and alpha take one more argument: no raw call.
+ */
+#if defined(__linux__) && defined(SYS_rt_sigaction) && defined(_NSIG) && \
+	!defined(__sparc__) && !defined(__alpha__)
+#define RAW_SIGACTION 1
+#define KERNEL_SIGSET_SIZE ((size_t) (_NSIG / 8))
+#endif
 
 /* The fd the program file is moved to in the child, when executed by fd. */
 #define CHILD_EXEC_FD 3
@@ -125,13 +137,13 @@ child_exec(ChildArgs *args)
 	 */
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
-	nsignals = spec->signals ? spec->signals->nsignals : NSIG - 1;
+	nsignals = args->signals ? args->signals->nsignals : NSIG - 1;
 	for (i = 0; i < nsignals; i++)
 	{
-		sig = spec->signals ? spec->signals->signals[i] : i + 1;
+		sig = args->signals ? args->signals->signals[i] : i + 1;
 		if (sigaction(sig, &dfl, NULL) == 0 || sig == SIGKILL || sig == SIGSTOP)
 			continue;
-#if defined(__linux__) && defined(SYS_rt_sigaction)
+#ifdef RAW_SIGACTION
 
 		/*
 		 * glibc's sigaction() refuses the signals glibc reserves (32 and 33),
@@ -145,7 +157,7 @@ child_exec(ChildArgs *args)
 
 			memset(kernel_sa, 0, sizeof(kernel_sa));
 			(void) syscall(SYS_rt_sigaction, sig, kernel_sa, NULL,
-						   (size_t) (NSIG - 1) / 8);
+						   KERNEL_SIGSET_SIZE);
 		}
 #endif
 	}
@@ -374,6 +386,35 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
 }
 
 /*
+ * How many times code execjson does not control may have run in this
+ * backend: another library's emit_log_hook after a log line, the error
+ * context callbacks of a caught error.  Such code could change a signal's
+ * disposition; execjson's own code and what it calls of PostgreSQL's
+ * between two spawns do not.
+ */
+static uint64 foreign_code_runs = 0;
+
+/*
+ * exec_spawn_note_foreign_code -- code execjson does not control may run
+ * (or has run): a signal plan made before is out of date.
+ */
+void
+exec_spawn_note_foreign_code(void)
+{
+	foreign_code_runs++;
+}
+
+/*
+ * exec_spawn_plan_is_current -- was plan made since code execjson does not
+ * control last ran?
+ */
+bool
+exec_spawn_plan_is_current(const ExecSignalPlan *plan)
+{
+	return plan->made_at == foreign_code_runs;
+}
+
+/*
  * exec_spawn_plan_signals -- learn which signals a child must set back to
  * SIG_DFL: those the backend catches or ignores now.
  *
@@ -381,14 +422,16 @@ exec_spawn_add_limits(ExecSpawnSpec *spec)
  * reset, or its handler could run in the child, in the backend's memory,
  * between the unblocking of signals and execve(); one it ignores, because
  * "ignored" survives execve().  A batch plans once for all its elements
- * (64 system calls, not 64 per element in the child): nothing in a batch's
- * loop changes a signal's disposition.
+ * (62 queries, not 64 resets per element in the child), and again after
+ * foreign code may have run; exec_spawn() resets every signal for a plan
+ * that is out of date.
  */
 void
 exec_spawn_plan_signals(ExecSignalPlan *plan)
 {
 	int			sig;
 
+	plan->made_at = foreign_code_runs;
 	plan->nsignals = 0;
 	for (sig = 1; sig < NSIG; sig++)
 	{
@@ -401,7 +444,7 @@ exec_spawn_plan_signals(ExecSignalPlan *plan)
 			if (sa.sa_handler == SIG_DFL)
 				continue;
 		}
-#if defined(__linux__) && defined(SYS_rt_sigaction)
+#ifdef RAW_SIGACTION
 		else
 		{
 			/*
@@ -415,7 +458,7 @@ exec_spawn_plan_signals(ExecSignalPlan *plan)
 
 			memset(kernel_sa, 0, sizeof(kernel_sa));
 			if (syscall(SYS_rt_sigaction, sig, NULL, kernel_sa,
-						(size_t) (NSIG - 1) / 8) == 0)
+						KERNEL_SIGSET_SIZE) == 0)
 			{
 				untouched = true;
 				for (i = 0; i < lengthof(kernel_sa); i++)
@@ -471,6 +514,9 @@ exec_spawn(const ExecSpawnSpec *spec, int *spawn_errno, int *sandbox_step,
 	}
 
 	args.spec = spec;
+	/* A plan made before foreign code ran may be wrong: every signal then. */
+	args.signals = spec->signals && exec_spawn_plan_is_current(spec->signals) ?
+		spec->signals : NULL;
 	args.parent_pid = MyProcPid;
 	args.exec_errno = 0;
 	args.sandbox = spec->sandbox;

@@ -462,7 +462,8 @@ main(int argc, char **argv)
 		procs = 1;
 	if (plan_signals)
 	{
-		/* as exec_spawn_plan_signals(): what is not at SIG_DFL */
+		/* what is not at SIG_DFL, as a batch plans (glibc's own two are
+		 * planned unasked: the child's sigaction() refuses them anyway) */
 		for (int sig = 1; sig < NSIG; sig++)
 		{
 			struct sigaction sa;

@@ -8,7 +8,11 @@
 #   without following symlinks and executed through that fd (execveat with
 #   AT_EMPTY_PATH), while a "#!" script is executed by its path; a batch
 #   opens a program once for the elements that run it one after another;
-#   a program_path that is already canonical is resolved without realpath().
+#   a program_path that is already canonical is resolved without realpath();
+# - resetting signals: the child of a single call resets every signal; a
+#   batch's children reset exactly those the backend catches or ignores,
+#   planned once, and planned again after a log line (whose hooks may be
+#   any library's code).
 use strict;
 use warnings;
 
@@ -32,7 +36,7 @@ my $backend = $session->backend_pid;
 my $trace = $node->basedir . '/strace.out';
 
 my $tracer = IPC::Run::start(
-	[ $strace, '-f', '-e', 'trace=fork,vfork,clone,clone3,execve,execveat,openat2,readlink', '-o', $trace,
+	[ $strace, '-f', '-e', 'trace=fork,vfork,clone,clone3,execve,execveat,openat2,readlink,rt_sigaction', '-o', $trace,
 		'-p', $backend ],
 	'>' => \my $out, '2>' => \my $err);
 # wait until strace is attached
@@ -62,6 +66,13 @@ is( $session->query_value(
 		"SELECT count(*) FROM exec_run_many(ARRAY[$ok_req, $ok_req, $ok_req, $ok_req, $ok_req, "
 		  . "$script_req, $script_req]::jsonb[], 2)"),
 	7, 'a batch of five calls of ok and two of the script runs under strace');
+# The signals the backend catches or ignores (SigCgt, SigIgn).
+my $planned = 0;
+for my $field ('SigCgt', 'SigIgn')
+{
+	my ($mask) = slurp_file("/proc/$backend/status") =~ /^$field:\s*([0-9a-f]+)/m;
+	$planned += () = unpack('B*', pack('H*', $mask)) =~ /1/g;
+}
 $tracer->signal('INT');
 $tracer->finish;
 
@@ -97,6 +108,51 @@ SKIP:
 }
 ok((grep { /\bexecve\("\Q$script\E"/ } @lines),
 	'a script is executed by its path');
+
+# The signals each child set to SIG_DFL, in the order the children were
+# made: two single calls, then the batch's seven.
+# (A clone that waits for its child shows as "clone(... <unfinished ...>",
+# then "<... clone resumed> ...) = PID".)
+my @children = map { /^$backend\s+(?:clone3?\(|<\.\.\. clone3? resumed>).*= (\d+)$/ ? ($1) : () } @lines;
+is(scalar(@children), 9, 'nine children were made');
+my @resets = map {
+	my $pid = $_;
+	my %sigs = map { /^$pid\s+rt_sigaction\((\w+), \{sa_handler=SIG_DFL/ ? ($1 => 1) : () } @lines;
+	scalar(keys %sigs)
+} @children;
+cmp_ok(scalar(grep { $_ >= 62 } @resets[ 0, 1 ]), '==', 2,
+	'the child of a single call resets every signal')
+  or diag("signals reset: @resets");
+ok($planned > 0 && $planned < 62, 'the backend catches or ignores some signals, not all');
+is_deeply([ @resets[ 2 .. 8 ] ], [ ($planned) x 7 ],
+	"a batch's children reset exactly the signals the backend catches or ignores")
+  or diag("signals reset: @resets; planned: $planned");
+my $queries = grep { /^$backend\s+rt_sigaction\(\w+, NULL,/ } @lines;
+cmp_ok($queries, '>=', 60, "a batch asks the backend's signals");
+
+# With an audit line after each program, the plan is made again for each
+# element: another library's emit_log_hook could have changed a signal.
+{
+	my $trace2 = $node->basedir . '/strace2.out';
+	my $tracer2 = IPC::Run::start(
+		[ $strace, '-e', 'trace=rt_sigaction', '-o', $trace2, '-p', $backend ],
+		'>' => \my $out2, '2>' => \my $err2);
+	for (1 .. 500)
+	{
+		last if $err2 =~ /attached/ || (-s $trace2);
+		Time::HiRes::sleep(0.01);
+		$tracer2->pump_nb;
+	}
+	is( $session->query_value(
+			"SET execjson.log_executions = on; SELECT count(*) FROM exec_run_many(ARRAY[$ok_req, $ok_req, $ok_req]::jsonb[], 1)"),
+		3, 'a batch of three with audit lines runs under strace');
+	$session->query_value('RESET execjson.log_executions');
+	$tracer2->signal('INT');
+	$tracer2->finish;
+	my $queries2 = grep { /rt_sigaction\(\w+, NULL,/ } split /\n/, slurp_file($trace2);
+	cmp_ok($queries2, '>=', 3 * $queries,
+		'after a log line the plan is made again (once per element here)');
+}
 
 $session->quit;
 $node->stop;
