@@ -17,13 +17,15 @@
  * the program that woke it rather than on a CPU busy with another.  The
  * set is made once per backend and kept, so a call costs no set-up of the
  * wait: only its own fds are added, and they leave the epoll instance when
- * they are closed.  A WaitEventSet cannot drop an event, so the set is made anew,
- * with the fds of the programs still running, when it has no room left.
- * CHECK_FOR_INTERRUPTS() runs on every wake-up, so query cancel,
- * statement_timeout and pg_terminate_backend act within milliseconds.
- * The pipes are non-blocking: the backend never blocks outside that wait,
- * but for the reaping of a child already SIGKILLed or exited, bounded
- * (REAP_BOUND_MS).
+ * they are closed.  A WaitEventSet cannot drop an event, so the set is
+ * made anew, with the fds of the programs still running, when it has no
+ * room left.  CHECK_FOR_INTERRUPTS() runs on every wake-up, so query
+ * cancel, statement_timeout and pg_terminate_backend act within
+ * milliseconds.  The backend's ends of the pipes are non-blocking, but for
+ * a stdin of at most PIPE_BUF bytes, written whole into its new, empty
+ * pipe, which cannot block (start_child): the backend never blocks outside
+ * that wait, but for the reaping of a child already SIGKILLed or exited,
+ * bounded (REAP_BOUND_MS).
  *
  * Whatever way a program's run ends -- normal exit, timeout, a stream over
  * its cap, cancel, an error, or a FATAL that skips PG_FINALLY -- its whole
